@@ -1,0 +1,15 @@
+//! Switchboard: a telephony IVR and skill-based call-routing engine.
+//!
+//! The tree follows a call's path and keeps logic apart from I/O:
+//! - [`sip`]: sans-IO SIP — message codec, transactions, dialogs, digest, registrar,
+//!   and the [`sip::Endpoint`] state machine that ties them together. No sockets, no clock.
+//! - [`server`]: the tokio shell — sockets, timers and storage threads feeding the cores.
+//! - [`store`]: SQLite persistence (registrations now, CDRs later).
+//! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod server;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,8 @@
+//! Sans-IO SIP: everything here is plain data and state machines. Inputs carry
+//! the time (`now`); outputs are messages to send and the next deadline. Nothing
+//! here touches a socket or reads the clock — [`crate::server`] does that.
+
+pub mod headers;
+pub mod message;
+pub mod parse;
+pub mod uri;
