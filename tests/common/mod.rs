@@ -601,9 +601,10 @@ impl Baresip {
     /// (8 kHz mono; longer than any call, baresip hangs up at its end).
     pub fn start(source: Option<&Path>) -> Baresip {
         let dir = tempfile::tempdir().unwrap();
-        let sip_port = free_port();
+        // baresip binds SIP on P (UDP and TCP) and TLS on P+1
+        let sip_port = free_port_range(2);
         let ctrl_port = free_port();
-        let rtp = free_port();
+        let rtp = free_port_range(8);
         let source = match source {
             Some(p) => format!("audio_source aufile,{}", p.display()),
             None => "audio_source aubridge,nil".to_string(),
@@ -631,7 +632,7 @@ impl Baresip {
              module_app menu.so\n\
              module_app ctrl_tcp.so\n\
              ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
-            rtp + 40,
+            rtp + 7,
             dir.path().display(),
         );
         std::fs::write(dir.path().join("config"), config).unwrap();
@@ -757,10 +758,7 @@ impl Baresip {
             Err(_) => {}
         }
         // netstrings: LEN ":" JSON ","
-        loop {
-            let Some(colon) = self.buf.iter().position(|&b| b == b':') else {
-                break;
-            };
+        while let Some(colon) = self.buf.iter().position(|&b| b == b':') {
             let Ok(len) = std::str::from_utf8(&self.buf[..colon])
                 .unwrap_or("x")
                 .parse::<usize>()
