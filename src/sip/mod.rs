@@ -2,7 +2,10 @@
 //! the time (`now`); outputs are messages to send and the next deadline. Nothing
 //! here touches a socket or reads the clock — [`crate::server`] does that.
 
+pub mod framing;
 pub mod headers;
 pub mod message;
 pub mod parse;
+pub mod transaction;
+pub mod transport;
 pub mod uri;
