@@ -2,6 +2,7 @@
 //! the time (`now`); outputs are messages to send and the next deadline. Nothing
 //! here touches a socket or reads the clock — [`crate::server`] does that.
 
+pub mod digest;
 pub mod headers;
 pub mod message;
 pub mod parse;
