@@ -3,6 +3,7 @@
 //! here touches a socket or reads the clock — [`crate::server`] does that.
 
 pub mod dialog;
+pub mod digest;
 pub mod framing;
 pub mod headers;
 pub mod message;
