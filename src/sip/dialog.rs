@@ -63,20 +63,35 @@ pub struct Dialog {
 fn contact_uri(h: &Headers) -> Result<String, DialogError> {
     let c = h.values("Contact");
     let first = c.first().ok_or(DialogError::Header("Contact"))?;
-    Ok(NameAddr::parse(first).map_err(|_| DialogError::Header("Contact"))?.uri.to_string())
+    Ok(NameAddr::parse(first)
+        .map_err(|_| DialogError::Header("Contact"))?
+        .uri
+        .to_string())
 }
 
 impl Dialog {
     /// UAS side (§12.1.1): from a dialog-creating request and the tag we put in our response.
-    pub fn uas(req: &Request, local_tag: &str, peer: Peer, local_cseq: u32) -> Result<Dialog, DialogError> {
+    pub fn uas(
+        req: &Request,
+        local_tag: &str,
+        peer: Peer,
+        local_cseq: u32,
+    ) -> Result<Dialog, DialogError> {
         let h = &req.headers;
         let from = h.get("From").ok_or(DialogError::Header("From"))?;
-        let remote_tag = NameAddr::parse(from).ok().and_then(|n| n.tag().map(str::to_string)).unwrap_or_default();
+        let remote_tag = NameAddr::parse(from)
+            .ok()
+            .and_then(|n| n.tag().map(str::to_string))
+            .unwrap_or_default();
         let to = h.get("To").ok_or(DialogError::Header("To"))?;
-        let cseq = CSeq::parse(h.get("CSeq").unwrap_or("")).map_err(|_| DialogError::Header("CSeq"))?;
+        let cseq =
+            CSeq::parse(h.get("CSeq").unwrap_or("")).map_err(|_| DialogError::Header("CSeq"))?;
         Ok(Dialog {
             id: DialogId {
-                call_id: h.get("Call-ID").ok_or(DialogError::Header("Call-ID"))?.to_string(),
+                call_id: h
+                    .get("Call-ID")
+                    .ok_or(DialogError::Header("Call-ID"))?
+                    .to_string(),
                 local_tag: local_tag.to_string(),
                 remote_tag,
             },
@@ -84,7 +99,11 @@ impl Dialog {
             local: format!("{to};tag={local_tag}"),
             remote: from.to_string(),
             remote_target: contact_uri(h)?,
-            route_set: h.values("Record-Route").iter().map(|s| s.to_string()).collect(),
+            route_set: h
+                .values("Record-Route")
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             local_cseq,
             remote_cseq: Some(cseq.seq),
             peer,
@@ -103,12 +122,26 @@ impl Dialog {
             .ok()
             .and_then(|n| n.tag().map(str::to_string))
             .ok_or(DialogError::Header("From tag"))?;
-        let cseq = CSeq::parse(req.headers.get("CSeq").unwrap_or("")).map_err(|_| DialogError::Header("CSeq"))?;
-        let mut route_set: Vec<String> = resp.headers.values("Record-Route").iter().map(|s| s.to_string()).collect();
+        let cseq = CSeq::parse(req.headers.get("CSeq").unwrap_or(""))
+            .map_err(|_| DialogError::Header("CSeq"))?;
+        let mut route_set: Vec<String> = resp
+            .headers
+            .values("Record-Route")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         route_set.reverse();
         Ok(Dialog {
-            id: DialogId { call_id: req.call_id().to_string(), local_tag, remote_tag },
-            state: if resp.code < 200 { DialogState::Early } else { DialogState::Confirmed },
+            id: DialogId {
+                call_id: req.call_id().to_string(),
+                local_tag,
+                remote_tag,
+            },
+            state: if resp.code < 200 {
+                DialogState::Early
+            } else {
+                DialogState::Confirmed
+            },
             local: from.to_string(),
             remote: to.to_string(),
             remote_target: contact_uri(&resp.headers)?,
@@ -125,7 +158,8 @@ impl Dialog {
         if matches!(req.method, Method::Ack | Method::Cancel) {
             return Ok(());
         }
-        let cseq = CSeq::parse(req.headers.get("CSeq").unwrap_or("")).map_err(|_| DialogError::Header("CSeq"))?;
+        let cseq = CSeq::parse(req.headers.get("CSeq").unwrap_or(""))
+            .map_err(|_| DialogError::Header("CSeq"))?;
         if let Some(last) = self.remote_cseq {
             if cseq.seq <= last {
                 return Err(DialogError::CSeqOutOfOrder);
@@ -147,10 +181,15 @@ impl Dialog {
         if method != Method::Ack && method != Method::Cancel {
             self.local_cseq += 1;
         }
-        let strict = self.route_set.first().is_some_and(|r| NameAddr::parse(r).is_ok_and(|n| !n.uri.params.has("lr")));
+        let strict = self
+            .route_set
+            .first()
+            .is_some_and(|r| NameAddr::parse(r).is_ok_and(|n| !n.uri.params.has("lr")));
         let (uri, routes): (String, Vec<String>) = if strict {
             // Strict router: it becomes the Request-URI and the remote target goes last (§12.2.1.1).
-            let first = NameAddr::parse(&self.route_set[0]).map(|n| n.uri.to_string()).unwrap_or_default();
+            let first = NameAddr::parse(&self.route_set[0])
+                .map(|n| n.uri.to_string())
+                .unwrap_or_default();
             let mut rest: Vec<String> = self.route_set[1..].to_vec();
             rest.push(format!("<{}>", self.remote_target));
             (first, rest)
@@ -179,7 +218,10 @@ mod tests {
     use crate::sip::transport::Transport;
 
     fn peer() -> Peer {
-        Peer { transport: Transport::Udp, addr: "127.0.0.1:5080".parse().unwrap() }
+        Peer {
+            transport: Transport::Udp,
+            addr: "127.0.0.1:5080".parse().unwrap(),
+        }
     }
 
     fn invite(extra: &str) -> Request {
@@ -198,14 +240,27 @@ mod tests {
     fn uas_dialog_from_invite() {
         let req = invite("Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\n");
         let mut d = Dialog::uas(&req, "sb1", peer(), 100).unwrap();
-        assert_eq!(d.id, DialogId { call_id: "d1".into(), local_tag: "sb1".into(), remote_tag: "ct".into() });
+        assert_eq!(
+            d.id,
+            DialogId {
+                call_id: "d1".into(),
+                local_tag: "sb1".into(),
+                remote_tag: "ct".into()
+            }
+        );
         assert_eq!(d.remote_target, "sip:c@127.0.0.1:5080");
         assert_eq!(d.route_set, ["<sip:p1;lr>", "<sip:p2;lr>"]);
         let bye = d.request(Method::Bye);
         assert_eq!(bye.uri, "sip:c@127.0.0.1:5080");
         assert_eq!(bye.headers.get("CSeq"), Some("101 BYE"));
-        assert_eq!(bye.headers.get("From"), Some("<sip:5000@127.0.0.1>;tag=sb1"));
-        assert_eq!(bye.headers.get("To"), Some("\"Caller\" <sip:c@127.0.0.1>;tag=ct"));
+        assert_eq!(
+            bye.headers.get("From"),
+            Some("<sip:5000@127.0.0.1>;tag=sb1")
+        );
+        assert_eq!(
+            bye.headers.get("To"),
+            Some("\"Caller\" <sip:c@127.0.0.1>;tag=ct")
+        );
         assert_eq!(bye.headers.values("Route"), ["<sip:p1;lr>", "<sip:p2;lr>"]);
     }
 
@@ -257,7 +312,11 @@ mod tests {
         bye.headers.set("To", "<sip:5000@127.0.0.1>;tag=sb1");
         assert_eq!(
             DialogId::for_incoming(&bye),
-            Some(DialogId { call_id: "d1".into(), local_tag: "sb1".into(), remote_tag: "ct".into() })
+            Some(DialogId {
+                call_id: "d1".into(),
+                local_tag: "sb1".into(),
+                remote_tag: "ct".into()
+            })
         );
         assert_eq!(DialogId::for_incoming(&invite("")), None);
     }

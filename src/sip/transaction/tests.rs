@@ -17,14 +17,9 @@ fn tcp() -> Peer {
 }
 
 fn request(method: &str, branch: &str) -> Request {
-    let cseq_method = if method == "ACK" || method == "CANCEL" {
-        method
-    } else {
-        method
-    };
     let text = format!(
         "{method} sip:5000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch={branch}\r\n\
-         From: <sip:c@h>;tag=f1\r\nTo: <sip:5000@127.0.0.1>\r\nCall-ID: call-1\r\nCSeq: 1 {cseq_method}\r\nContent-Length: 0\r\n\r\n"
+         From: <sip:c@h>;tag=f1\r\nTo: <sip:5000@127.0.0.1>\r\nCall-ID: call-1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
     );
     match parse_datagram(text.as_bytes(), 65535).unwrap() {
         Message::Request(r) => r,
