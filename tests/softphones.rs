@@ -45,6 +45,28 @@ fn baresip_registers_tcp() {
     baresip_register(Transport::Tcp);
 }
 
+/// baresip 1.0.0 (libre 1.1.0) gives up with "Function not implemented" on a
+/// 401 that carries any SHA-256 challenge, whatever the order; with MD5 alone
+/// it registers. This pins down the workaround `registrar.algorithms: [MD5]`.
+#[test]
+fn baresip_registers_when_only_md5_is_offered() {
+    if !require_tool("baresip") {
+        return;
+    }
+    let target = Target::demo_with(&[("algorithms: [MD5, SHA-256]", "algorithms: [MD5]")]);
+    let mut phone = Baresip::start(None);
+    phone.add_account("1001", "secret1001", target.addr, Transport::Udp, "");
+    let ev = phone
+        .wait_event(&["REGISTER_OK", "REGISTER_FAIL"], Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no REGISTER_OK/FAIL in 15 s\n{}", phone.log_text()));
+    assert_eq!(ev["type"], "REGISTER_OK", "{ev}\n{}", phone.log_text());
+    assert!(
+        phone.stop(),
+        "baresip did not quit by itself\n{}",
+        phone.log_text()
+    );
+}
+
 #[test]
 fn baresip_wrong_password_fails() {
     if !require_tool("baresip") {
