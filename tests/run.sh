@@ -119,7 +119,7 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-log "cargo test --all-targets"
-cargo test --all-targets
+log "cargo test --all-targets --no-fail-fast"
+cargo test --all-targets --no-fail-fast
 
 log "all checks passed"
