@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod media;
 pub mod server;
 pub mod sip;
 pub mod store;
