@@ -572,8 +572,18 @@ fn apply(text: &str, ops: &[Mangle]) -> String {
     s
 }
 
+/// `default_cases` per property unless `PROPTEST_CASES` is set (for long fuzz runs:
+/// `PROPTEST_CASES=1000000 cargo test --release --lib media`).
+fn config(default_cases: u32) -> ProptestConfig {
+    let mut c = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = default_cases;
+    }
+    c
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn random_text_never_panics(text in "\\PC{0,400}") {
