@@ -4,6 +4,7 @@
 //! - [`sip`]: sans-IO SIP — message codec, transactions, dialogs, digest, registrar,
 //!   and the [`sip::Endpoint`] state machine that ties them together. No sockets, no clock.
 //! - [`server`]: the tokio shell — sockets, timers and storage threads feeding the cores.
+//! - [`media`]: SDP offer/answer and the prompt library (audio decoded once at load).
 //! - [`store`]: SQLite persistence (registrations now, CDRs later).
 //! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
 

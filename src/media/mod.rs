@@ -1,7 +1,9 @@
-//! Media building blocks, sans-IO: codecs, DTMF, recording. Time is counted in samples
-//! (8 kHz) or passed in by the caller; nothing here reads a clock or opens a socket
-//! (the recorder writes the file it is given, nothing else).
+//! Media building blocks, sans-IO: codecs, DTMF, recording, SDP, prompts. Time is
+//! counted in samples (8 kHz) or passed in by the caller; nothing here reads a clock
+//! or opens a socket (the recorder and the prompt loader use the files they are given).
 
 pub mod dtmf;
 pub mod g711;
+pub mod prompts;
 pub mod recorder;
+pub mod sdp;
