@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""A scriptable PJSUA2 peer for Switchboard's integration tests.
+
+It prints one JSON object per line on stdout (events: started, registered,
+call_state, media_active, dtmf_tx, dtmf_rx, summary); PJSIP's own log goes to
+stderr. Exit status 0 means it did everything it was asked to do.
+
+Examples:
+  # register as 1002, then un-register and exit
+  pj_peer.py --port 5100 --registrar 127.0.0.1:5060 --user 1002 --password secret1002 --unregister
+  # register, call, play a WAV, send RFC 4733 DTMF 2 s after media starts, record, hang up after 6 s
+  pj_peer.py --port 5100 --registrar 127.0.0.1:5060 --user 1001 --password secret1001 \
+      --call sip:5000@127.0.0.1:5060 --play prompt.wav --dtmf 1234 --dtmf-at 2 --record heard.wav --hold 6
+  # agent: register, auto-answer, loop a WAV, record, exit after 1 call
+  pj_peer.py --port 5101 --registrar 127.0.0.1:5060 --user 1002 --password secret1002 \
+      --answer --play tone.wav --loop --record agent.wav --calls 1 --timeout 30
+
+Every loop is bounded by --timeout (seconds, default 20).
+Teardown rule (PJSUA2 aborts otherwise): every Call, AudioMediaPlayer and
+AudioMediaRecorder Python object is dropped before libDestroy().
+"""
+import argparse
+import gc
+import json
+import sys
+import time
+
+import pjsua2 as pj
+
+
+def emit(ev, **kw):
+    kw = {"ev": ev, **kw}
+    sys.stdout.write(json.dumps(kw) + "\n")
+    sys.stdout.flush()
+
+
+class State:
+    reg_code = None
+    reg_reason = None
+    reg_active = False
+    unreg_code = None
+    calls = []          # live Call objects
+    players = []
+    recorders = []
+    confirmed = 0
+    ended = 0
+    last_status = None
+    media_at = None     # time media became active on the current call
+    dtmf_sent = False
+    dtmf_rx = ""
+    errors = []
+
+
+S = State()
+
+
+class StderrLog(pj.LogWriter):
+    """PJSIP's log goes to stderr so that stdout carries only JSON lines."""
+
+    def write(self, entry):
+        sys.stderr.write(entry.msg if entry.msg.endswith("\n") else entry.msg + "\n")
+
+
+class Account(pj.Account):
+    def __init__(self, args):
+        super().__init__()
+        self.args = args
+
+    def onRegState(self, prm):
+        info = self.getInfo()
+        emit("registered", code=prm.code, reason=prm.reason, active=info.regIsActive,
+             expires=info.regExpiresSec)
+        if S.reg_code is None or (S.reg_active and not info.regIsActive):
+            if S.reg_code is not None and S.reg_active:
+                S.unreg_code = prm.code
+            else:
+                S.reg_code = prm.code
+                S.reg_reason = prm.reason
+        S.reg_active = info.regIsActive
+
+    def onIncomingCall(self, prm):
+        call = Call(self, self.args, prm.callId)
+        S.calls.append(call)
+        if not self.args.answer:
+            op = pj.CallOpParam()
+            op.statusCode = 486
+            call.hangup(op)
+            return
+        op = pj.CallOpParam()
+        op.statusCode = 200
+        call.answer(op)
+
+
+class Call(pj.Call):
+    def __init__(self, acc, args, call_id=pj.PJSUA_INVALID_ID):
+        super().__init__(acc, call_id)
+        self.args = args
+        self.player = None
+        self.recorder = None
+
+    def onCallState(self, prm):
+        ci = self.getInfo()
+        emit("call_state", state=ci.stateText, code=ci.lastStatusCode, reason=ci.lastReason,
+             remote=ci.remoteUri)
+        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            S.confirmed += 1
+        if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            S.last_status = ci.lastStatusCode
+            S.ended += 1
+            S.media_at = None
+            self.player = None      # the recorder writes its WAV header when destroyed
+            self.recorder = None
+            S.players.clear()
+            S.recorders.clear()
+
+    def onCallMediaState(self, prm):
+        ci = self.getInfo()
+        for i, mi in enumerate(ci.media):
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+                continue
+            aud = self.getAudioMedia(i)
+            if self.args.play and self.player is None:
+                self.player = pj.AudioMediaPlayer()
+                opts = 0 if self.args.loop else pj.PJMEDIA_FILE_NO_LOOP
+                self.player.createPlayer(self.args.play, opts)
+                self.player.startTransmit(aud)
+                S.players.append(self.player)
+            if self.args.record and self.recorder is None:
+                self.recorder = pj.AudioMediaRecorder()
+                self.recorder.createRecorder(self.args.record)
+                aud.startTransmit(self.recorder)
+                S.recorders.append(self.recorder)
+            if S.media_at is None:
+                S.media_at = time.monotonic()
+                emit("media_active", index=i)
+
+    def onDtmfDigit(self, prm):
+        S.dtmf_rx += prm.digit
+        emit("dtmf_rx", digit=prm.digit, digits=S.dtmf_rx)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, required=True, help="local SIP port on 127.0.0.1")
+    ap.add_argument("--rtp-port", type=int, default=0, help="first local RTP port (0: PJSIP's default)")
+    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    ap.add_argument("--registrar", help="HOST:PORT of the registrar; none: a local account")
+    ap.add_argument("--domain", default="127.0.0.1", help="domain of the AOR (sip:USER@DOMAIN)")
+    ap.add_argument("--user", default="pjpeer")
+    ap.add_argument("--password", default="")
+    ap.add_argument("--expires", type=int, default=300)
+    ap.add_argument("--unregister", action="store_true", help="un-REGISTER before exiting")
+    ap.add_argument("--call", help="SIP URI to call")
+    ap.add_argument("--answer", action="store_true", help="auto-answer incoming calls")
+    ap.add_argument("--calls", type=int, default=1, help="with --answer: exit after this many calls")
+    ap.add_argument("--play", help="WAV file to send (8 kHz mono 16-bit)")
+    ap.add_argument("--loop", action="store_true", help="loop the --play file")
+    ap.add_argument("--record", help="WAV file to write with what is heard")
+    ap.add_argument("--dtmf", help="RFC 4733 digits to send")
+    ap.add_argument("--dtmf-info", action="store_true", help="send --dtmf as SIP INFO instead")
+    ap.add_argument("--dtmf-at", type=float, default=1.0, help="seconds after media start to send --dtmf")
+    ap.add_argument("--hold", type=float, default=5.0, help="with --call: hang up this many seconds after media start")
+    ap.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds")
+    ap.add_argument("--log-level", type=int, default=3)
+    args = ap.parse_args()
+
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.userAgent = "pj_peer (switchboard tests)"
+    cfg.logConfig.level = args.log_level
+    cfg.logConfig.consoleLevel = args.log_level
+    log_writer = StderrLog()
+    cfg.logConfig.writer = log_writer
+    cfg.logConfig.decor = 0
+    cfg.medConfig.clockRate = 8000
+    cfg.medConfig.sndClockRate = 8000
+    cfg.medConfig.noVad = True
+    cfg.medConfig.ecTailLen = 0
+    ep.libInit(cfg)
+
+    tcfg = pj.TransportConfig()
+    tcfg.port = args.port
+    tcfg.boundAddress = "127.0.0.1"
+    tcfg.publicAddress = "127.0.0.1"
+    ttype = pj.PJSIP_TRANSPORT_TCP if args.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+    ep.transportCreate(ttype, tcfg)
+    ep.libStart()
+    ep.audDevManager().setNullDev()
+    for c in ep.codecEnum2():
+        keep = c.codecId.startswith("PCMU/") or c.codecId.startswith("PCMA/")
+        ep.codecSetPriority(c.codecId, 200 if keep else 0)
+
+    acfg = pj.AccountConfig()
+    acfg.idUri = f"sip:{args.user}@{args.domain}"
+    tparam = ";transport=tcp" if args.transport == "tcp" else ""
+    if args.registrar:
+        acfg.regConfig.registrarUri = f"sip:{args.registrar}{tparam}"
+        acfg.regConfig.timeoutSec = args.expires
+        acfg.regConfig.retryIntervalSec = 0     # no automatic retry: a failure is final
+        acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", args.user, 0, args.password))
+        acfg.sipConfig.proxies.append(f"sip:{args.registrar}{tparam};lr")
+    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    acfg.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
+    if args.rtp_port:
+        acfg.mediaConfig.transportConfig.port = args.rtp_port
+        acfg.mediaConfig.transportConfig.portRange = 100
+    acc = Account(args)
+    acc.create(acfg)
+    emit("started", port=args.port, transport=args.transport, user=args.user)
+
+    ok = True
+    deadline = time.monotonic() + args.timeout
+    call_placed = False
+    unreg_sent = False
+
+    def pump():
+        ep.libHandleEvents(20)
+
+    try:
+        # 1. registration
+        if args.registrar:
+            while S.reg_code is None and time.monotonic() < deadline:
+                pump()
+            if S.reg_code is None or not (200 <= S.reg_code < 300):
+                ok = False
+                S.errors.append(f"registration failed: {S.reg_code} {S.reg_reason}")
+        # 2. calls
+        if ok and (args.call or args.answer):
+            while time.monotonic() < deadline:
+                pump()
+                if args.call and not call_placed:
+                    call = Call(acc, args)
+                    S.calls.append(call)
+                    call.makeCall(args.call, pj.CallOpParam(True))
+                    call_placed = True
+                    del call
+                live = [c for c in S.calls if c.isActive()]
+                if S.media_at is not None and live:
+                    since = time.monotonic() - S.media_at
+                    if args.dtmf and not S.dtmf_sent and since >= args.dtmf_at:
+                        S.dtmf_sent = True
+                        try:
+                            if args.dtmf_info:
+                                p = pj.CallSendDtmfParam()
+                                p.digits = args.dtmf
+                                p.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+                                live[0].sendDtmf(p)
+                            else:
+                                live[0].dialDtmf(args.dtmf)
+                            emit("dtmf_tx", digits=args.dtmf, info=args.dtmf_info)
+                        except pj.Error as e:
+                            S.errors.append(f"dtmf: {e.info()}")
+                            ok = False
+                    if args.call and since >= args.hold:
+                        live[0].hangup(pj.CallOpParam())
+                        S.media_at = None
+                del live
+                if args.call and call_placed and S.ended >= 1:
+                    break
+                if args.answer and S.ended >= args.calls:
+                    break
+            if args.call and S.confirmed < 1:
+                ok = False
+                S.errors.append(f"call not answered (last status {S.last_status})")
+            if args.answer and S.ended < args.calls:
+                ok = False
+                S.errors.append(f"only {S.ended} of {args.calls} calls ended")
+            if args.dtmf and not S.dtmf_sent:
+                ok = False
+                S.errors.append("dtmf not sent")
+        # 3. un-registration
+        if args.unregister and S.reg_active:
+            acc.setRegistration(False)
+            unreg_sent = True
+            end = min(deadline, time.monotonic() + 5)
+            while S.unreg_code is None and time.monotonic() < end:
+                pump()
+            if S.unreg_code is None or not (200 <= S.unreg_code < 300):
+                ok = False
+                S.errors.append(f"un-registration failed: {S.unreg_code}")
+    except pj.Error as e:
+        ok = False
+        S.errors.append(f"pjsua2: {e.info()}")
+    finally:
+        # hang up what is left, let the BYEs go, then tear down in order
+        try:
+            ep.hangupAllCalls()
+            end = time.monotonic() + 2
+            while any(c.isActive() for c in S.calls) and time.monotonic() < end:
+                pump()
+        except pj.Error:
+            pass
+        emit("summary", ok=ok, reg_code=S.reg_code, reg_reason=S.reg_reason,
+             unreg_code=S.unreg_code if unreg_sent else None, confirmed=S.confirmed,
+             ended=S.ended, last_status=S.last_status, dtmf_rx=S.dtmf_rx, errors=S.errors)
+        S.calls.clear()
+        S.players.clear()
+        S.recorders.clear()
+        acc.shutdown()
+        del acc
+        gc.collect()
+        ep.libDestroy()
+        del ep
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
