@@ -221,7 +221,9 @@ impl Answer {
     /// `dblreq`) are not ours; answers without one are taken as ours. Corpus
     /// Call-IDs may extend `{callid}` (intmeth), so this is a prefix match.
     fn is_for(&self, call_id: &str) -> bool {
-        self.call_id.as_deref().is_none_or(|c| c.starts_with(call_id))
+        self.call_id
+            .as_deref()
+            .is_none_or(|c| c.starts_with(call_id))
     }
 
     fn header(&self, name: &str) -> Option<&str> {
