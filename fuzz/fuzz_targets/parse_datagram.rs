@@ -12,7 +12,8 @@ use switchboard::sip::uri::Uri;
 fn views(value: &str) {
     for v in std::iter::once(value).chain(split_list(value)) {
         let _ = Via::parse(v).map(|via| (via.branch().map(str::len), via.sent_by()));
-        let _ = NameAddr::parse(v).map(|a| (a.tag().map(str::len), a.uri.host_port(), a.to_string()));
+        let _ =
+            NameAddr::parse(v).map(|a| (a.tag().map(str::len), a.uri.host_port(), a.to_string()));
         let _ = CSeq::parse(v).map(|c| c.to_string());
         let _ = Uri::parse(v).map(|u| (u.transport().map(str::len), u.to_string()));
         let _ = Params::parse(v).map(|p| p.to_string());
@@ -36,7 +37,14 @@ fuzz_target!(|data: &[u8]| {
     for h in msg.headers().iter() {
         views(&h.value);
     }
-    for name in ["Via", "Contact", "Route", "Record-Route", "Allow", "Require"] {
+    for name in [
+        "Via",
+        "Contact",
+        "Route",
+        "Record-Route",
+        "Allow",
+        "Require",
+    ] {
         for v in msg.headers().values(name) {
             views(v);
         }
@@ -56,12 +64,18 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(a.method, b.method);
             assert_eq!(a.uri, b.uri);
             assert_eq!(a.body, b.body);
-            assert_eq!(without_content_length(&a.headers), without_content_length(&b.headers));
+            assert_eq!(
+                without_content_length(&a.headers),
+                without_content_length(&b.headers)
+            );
         }
         (Message::Response(a), Message::Response(b)) => {
             assert_eq!((a.code, &a.reason), (b.code, &b.reason));
             assert_eq!(a.body, b.body);
-            assert_eq!(without_content_length(&a.headers), without_content_length(&b.headers));
+            assert_eq!(
+                without_content_length(&a.headers),
+                without_content_length(&b.headers)
+            );
         }
         _ => panic!("request/response flipped on re-parse"),
     }

@@ -52,5 +52,8 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
-    assert_eq!(a, b, "framing depends on how the bytes were split (piece {piece})");
+    assert_eq!(
+        a, b,
+        "framing depends on how the bytes were split (piece {piece})"
+    );
 });
