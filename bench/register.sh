@@ -11,6 +11,8 @@
 #   KAM_PORT=5270 SB_PORT=5271 SIPP_PORT=5291 SIPP_MPORT=6291   (127.0.0.1 only)
 #   KAM_CHILDREN=2               Kamailio UDP worker processes
 #   SIPP_LIMIT=5000              SIPp -l (registrations in progress at once)
+#   IDLE_MAX=10 IDLE_WAIT=180    before each step, wait (at most IDLE_WAIT s) until
+#                                the machine is at most IDLE_MAX % busy
 #   SKIP_BUILD=1                 use an existing release binary
 #   SWITCHBOARD_BIN=path         the binary to run (default target/release/switchboard)
 #   RESULTS=bench/results/register-<date>.txt
@@ -31,6 +33,8 @@ SIPP_PORT="${SIPP_PORT:-5291}"
 SIPP_MPORT="${SIPP_MPORT:-6291}"
 KAM_CHILDREN="${KAM_CHILDREN:-2}"
 SIPP_LIMIT="${SIPP_LIMIT:-5000}"
+IDLE_MAX="${IDLE_MAX:-10}"
+IDLE_WAIT="${IDLE_WAIT:-180}"
 REALM=127.0.0.1
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="${RESULTS:-$HERE/results/register-$STAMP.txt}"
@@ -52,18 +56,8 @@ for p in "$KAM_PORT" "$SB_PORT" "$SIPP_PORT" "$SIPP_MPORT"; do
 done
 
 WORK="$(mktemp -d /tmp/switchboard-bench.XXXXXX)"
-SERVER_PID=""
-stop_server() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
 cleanup() {
-    stop_server
+    stop_servers
     if [[ "${KEEP:-0}" == 1 ]]; then
         echo "work directory kept: $WORK" >&2
     else
@@ -131,41 +125,93 @@ EOF
 } >"$WORK/switchboard/switchboard.yaml"
 
 # ---------------------------------------------------------------- servers
-wait_options() { # PORT NAME: until the server answers OPTIONS with 200
+# Both servers run for the whole benchmark (an idle one uses no CPU), and the
+# steps alternate between them rate by rate, so that a change in background
+# load on the machine affects both alike.
+declare -A PID PORT
+wait_options() { # NAME: until the server answers OPTIONS with 200
     for _ in $(seq 100); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            die "$2 exited at start; its log: $WORK/$2.log ($(tail -3 "$WORK/$2.log" | tr '\n' ' '))"
+        if ! kill -0 "${PID[$1]}" 2>/dev/null; then
+            die "$1 exited at start; its log: $WORK/$1.log ($(tail -3 "$WORK/$1.log" | tr '\n' ' '))"
         fi
-        if sipsak -s "sip:127.0.0.1:$1" >/dev/null 2>&1; then return 0; fi
+        if sipsak -s "sip:127.0.0.1:${PORT[$1]}" >/dev/null 2>&1; then return 0; fi
         sleep 0.2
     done
-    die "$2 did not answer OPTIONS on 127.0.0.1:$1"
+    die "$1 did not answer OPTIONS on 127.0.0.1:${PORT[$1]}"
 }
 
-start_server() { # NAME -> sets SERVER_PID and PORT
+start_server() { # NAME
     case "$1" in
     kamailio)
-        PORT=$KAM_PORT
+        PORT[$1]=$KAM_PORT
         kamailio -f "$HERE/kamailio/kamailio.cfg" -DD -E -m 64 -M 8 \
             -A "KPORT=$KAM_PORT" -A "CHILDREN=$KAM_CHILDREN" -A "DBURL=\"text://$WORK/dbtext\"" \
             >"$WORK/kamailio.log" 2>&1 &
-        SERVER_PID=$!
         ;;
     switchboard)
-        PORT=$SB_PORT
+        PORT[$1]=$SB_PORT
         SWITCHBOARD_LOG=warn "$BIN" serve --config "$WORK/switchboard/switchboard.yaml" \
             --sip-listen "127.0.0.1:$SB_PORT" --var-dir "$WORK/switchboard/var" \
             >"$WORK/switchboard.log" 2>&1 &
-        SERVER_PID=$!
         ;;
     *) die "unknown server $1" ;;
     esac
-    wait_options "$PORT" "$1"
+    PID[$1]=$!
+    wait_options "$1"
+}
+
+stop_servers() {
+    local name pid
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        kill -TERM "$pid" 2>/dev/null || continue
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+# CPU time (clock ticks) of a process and its direct children: Kamailio's
+# workers are children of its main process; Switchboard's threads are in its own.
+cpu_ticks() { # PID
+    local p total=0 f
+    for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        f=${f##*) }  # fields from 3 on (the name may hold spaces)
+        set -- $f
+        total=$((total + ${12} + ${13}))  # utime + stime (fields 14, 15)
+    done
+    echo "$total"
+}
+
+# Busy share of all CPUs (%) over one second. Used to wait, before a step,
+# until nothing else (a build, another test run) loads the machine.
+busy_pct() {
+    local a b
+    read -r -a a < <(head -1 /proc/stat)
+    sleep 1
+    read -r -a b < <(head -1 /proc/stat)
+    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        for (i = 2; i <= 9; i++) { t += y[i] - x[i] }  # user .. steal
+        idle = (y[5] - x[5]) + (y[6] - x[6])
+        printf "%d\n", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+
+wait_idle() { # prints the busy % measured last
+    local busy deadline=$((SECONDS + IDLE_WAIT))
+    while :; do
+        busy=$(busy_pct)
+        if ((busy <= IDLE_MAX || SECONDS >= deadline)); then break; fi
+        log "the machine is ${busy}% busy with other work; waiting (at most ${IDLE_WAIT}s in all)"
+        sleep 4
+    done
+    echo "$busy"
 }
 
 # ---------------------------------------------------------------- SIPp
 # One step: CALLS registrations at a target rate. Prints
-# "target offered completed ok failed retrans avg_rtt_ms elapsed_s sipp_rc".
+# "target offered completed ok failed retrans p99_ms elapsed_s sipp_rc".
 run_step() { # NAME PORT RATE
     local name=$1 port=$2 rate=$3 stf="$WORK/$1-$3.csv" rc=0
     local timeout=$(((CALLS + rate - 1) / rate + 30))
@@ -232,7 +278,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "registrations_per_step=$CALLS"
     echo "rates=$RATES"
     echo "scenario=REGISTER -> 401 (digest, qop=auth) -> REGISTER with Authorization -> 200"
-    echo "# step: server target_rate offered_rate completed_rate ok failed retransmissions p99_registration_ms elapsed_s sipp_rc"
+    echo "# step: server target_rate offered_rate completed_rate ok failed retransmissions p99_registration_ms elapsed_s server_cpu_us_per_registration machine_busy_pct_before sipp_rc"
 } >"$RESULTS"
 
 # ---------------------------------------------------------------- run
@@ -242,12 +288,24 @@ for server in $SERVERS; do
     start_server "$server"
     BEST[$server]=0
     SUSTAINED[$server]=0
-    for rate in $RATES; do
-        log "$server: $CALLS registrations at $rate/s"
-        read -r target offered completed ok failed retrans p99 elapsed rc < <(run_step "$server" "$PORT" "$rate") ||
+done
+TICK=$(getconf CLK_TCK)
+for rate in $RATES; do
+    for server in $SERVERS; do
+        if ! kill -0 "${PID[$server]}" 2>/dev/null; then
+            echo "step $server $rate 0 0 0 $CALLS 0 - 0 - - - dead" >>"$RESULTS"
+            continue
+        fi
+        busy=$(wait_idle)
+        log "$server: $CALLS registrations at $rate/s (machine ${busy}% busy before)"
+        t0=$(cpu_ticks "${PID[$server]}")
+        read -r target offered completed ok failed retrans p99 elapsed rc < <(run_step "$server" "${PORT[$server]}" "$rate") ||
             die "could not read the SIPp statistics of $server at $rate/s (see $WORK)"
-        echo "step $server $target $offered $completed $ok $failed $retrans $p99 $elapsed $rc" >>"$RESULTS"
-        echo "   offered $offered/s, completed $completed/s, ok $ok, failed $failed, retransmissions $retrans, 99% of registrations within ${p99} ms" >&2
+        t1=$(cpu_ticks "${PID[$server]}")
+        # server CPU time per registration, in microseconds
+        cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$TICK" -v ok="$ok" 'BEGIN { if (ok > 0) printf "%.0f", d / hz * 1e6 / ok; else print "-" }')
+        echo "step $server $target $offered $completed $ok $failed $retrans $p99 $elapsed $cpu_us $busy $rc" >>"$RESULTS"
+        echo "   offered $offered/s, completed $completed/s, ok $ok, failed $failed, retransmissions $retrans, 99% within ${p99} ms, server CPU ${cpu_us} us/registration" >&2
         if [[ "$failed" == 0 && "$ok" == "$CALLS" ]]; then
             if awk -v a="$completed" -v b="${BEST[$server]}" 'BEGIN { exit !(a > b) }'; then
                 BEST[$server]=$completed
@@ -257,13 +315,12 @@ for server in $SERVERS; do
                 SUSTAINED[$server]=$target
             fi
         fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "$server died during the $rate/s step"
-            break
+        if ! kill -0 "${PID[$server]}" 2>/dev/null; then
+            log "$server died during the $rate/s step; its log: $WORK/$server.log"
         fi
     done
-    stop_server
 done
+stop_servers
 
 # ---------------------------------------------------------------- report
 {
@@ -283,8 +340,8 @@ echo "REGISTER benchmark ($STAMP): $(nproc) cores, $CPU, $(uname -sr)"
 echo "SIPp $SIPP_VERSION; Kamailio $KAM_VERSION with children=$KAM_CHILDREN; Switchboard $SB_COMMIT"
 echo "$USERS users, $CALLS registrations per step, REGISTER/401/REGISTER/200 over UDP on 127.0.0.1"
 echo
-printf '%-12s %8s %9s %10s %7s %6s %8s %8s\n' server target offered completed ok failed retrans "p99 ms"
-awk '$1 == "step" { printf "%-12s %8s %9s %10s %7s %6s %8s %8s\n", $2, $3, $4, $5, $6, $7, $8, $9 }' "$RESULTS"
+printf '%-12s %7s %8s %9s %6s %6s %7s %6s %7s %5s\n' server target offered completed ok failed retrans "p99ms" "cpu_us" busy%
+awk '$1 == "step" { printf "%-12s %7s %8s %9s %6s %6s %7s %6s %7s %5s\n", $2, $3, $4, $5, $6, $7, $8, $9, $11, $12 }' "$RESULTS"
 echo
 grep '^result ' "$RESULTS" | sed 's/^result //'
 echo
