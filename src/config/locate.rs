@@ -28,7 +28,7 @@ impl From<usize> for Step {
 /// Builds a path: `path!["agents", 2, "extension"]`.
 #[macro_export]
 macro_rules! yaml_path {
-    ($($s:expr),* $(,)?) => { vec![$($crate::config::locate::Step::from($s)),*] };
+    ($($s:expr),* $(,)?) => { [$($crate::config::locate::Step::from($s)),*] };
 }
 
 #[derive(Default)]

@@ -152,6 +152,19 @@ pub struct RegistrarConfig {
     /// Contacts per extension; the oldest is replaced beyond this.
     pub max_contacts: usize,
     pub auth_failures: AuthFailures,
+    /// Digest challenges offered, one WWW-Authenticate each, in this order.
+    /// MD5 comes first by default: many phones (sipsak, older softphones) answer
+    /// only the first challenge and fail on SHA-256 (RFC 8760 §3 leaves the choice
+    /// to the client, which RFC 7616 §3.7 says takes the first it supports).
+    pub algorithms: Vec<DigestAlgorithm>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum DigestAlgorithm {
+    #[serde(rename = "MD5", alias = "md5")]
+    Md5,
+    #[serde(rename = "SHA-256", alias = "sha-256")]
+    Sha256,
 }
 
 impl Default for RegistrarConfig {
@@ -164,6 +177,7 @@ impl Default for RegistrarConfig {
             qualify_interval: Duration::from_secs(30),
             max_contacts: 5,
             auth_failures: AuthFailures::default(),
+            algorithms: vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256],
         }
     }
 }
@@ -269,8 +283,8 @@ impl Config {
         }
     }
 
-    fn problem(&self, text: &str, path: Vec<Step>, message: impl Into<String>) -> Problem {
-        let (line, column) = locate(text, &path);
+    fn problem(&self, text: &str, path: &[Step], message: impl Into<String>) -> Problem {
+        let (line, column) = locate(text, path);
         Problem {
             file: self.source.clone(),
             line,
@@ -284,7 +298,7 @@ impl Config {
         if self.sip.transports.is_empty() {
             out.push(self.problem(
                 text,
-                yaml_path!["sip", "transports"],
+                &yaml_path!["sip", "transports"],
                 "at least one transport is needed",
             ));
         }
@@ -292,21 +306,28 @@ impl Config {
         if r.min_expires > r.max_expires {
             out.push(self.problem(
                 text,
-                yaml_path!["registrar", "min_expires"],
+                &yaml_path!["registrar", "min_expires"],
                 "min_expires is larger than max_expires",
             ));
         }
         if r.default_expires < r.min_expires || r.default_expires > r.max_expires {
             out.push(self.problem(
                 text,
-                yaml_path!["registrar", "default_expires"],
+                &yaml_path!["registrar", "default_expires"],
                 "default_expires must lie between min_expires and max_expires",
+            ));
+        }
+        if r.algorithms.is_empty() {
+            out.push(self.problem(
+                text,
+                &yaml_path!["registrar", "algorithms"],
+                "at least one digest algorithm is needed",
             ));
         }
         if r.max_contacts == 0 {
             out.push(self.problem(
                 text,
-                yaml_path!["registrar", "max_contacts"],
+                &yaml_path!["registrar", "max_contacts"],
                 "max_contacts must be at least 1",
             ));
         }
@@ -315,21 +336,21 @@ impl Config {
             if !is_extension(&a.extension) {
                 out.push(self.problem(
                     text,
-                    yaml_path!["agents", i, "extension"],
+                    &yaml_path!["agents", i, "extension"],
                     format!("extension {:?} must be 2 to 12 digits", a.extension),
                 ));
             }
             if !seen.insert(a.extension.clone()) {
                 out.push(self.problem(
                     text,
-                    yaml_path!["agents", i, "extension"],
+                    &yaml_path!["agents", i, "extension"],
                     format!("extension {} is defined twice", a.extension),
                 ));
             }
             if a.password.len() < 6 {
                 out.push(self.problem(
                     text,
-                    yaml_path!["agents", i, "password"],
+                    &yaml_path!["agents", i, "password"],
                     format!(
                         "password of extension {} is shorter than 6 characters",
                         a.extension
@@ -340,7 +361,7 @@ impl Config {
                 if !(1..=10).contains(level) {
                     out.push(self.problem(
                         text,
-                        yaml_path!["agents", i, "skills", skill.as_str()],
+                        &yaml_path!["agents", i, "skills", skill.as_str()],
                         format!("skill level {level} for {skill:?} must be 1 to 10"),
                     ));
                 }
@@ -351,21 +372,21 @@ impl Config {
             if !is_extension(number) {
                 out.push(self.problem(
                     text,
-                    at.clone(),
+                    &at,
                     format!("number {number:?} must be 2 to 12 digits"),
                 ));
             }
             if seen.contains(number) {
                 out.push(self.problem(
                     text,
-                    at.clone(),
+                    &at,
                     format!("number {number} is also an agent extension"),
                 ));
             }
             match (&n.flow, n.echo) {
                 (Some(_), true) | (None, false) => out.push(self.problem(
                     text,
-                    at,
+                    &at,
                     "a number needs exactly one of `flow` or `echo: true`",
                 )),
                 (Some(flow), false) => {
@@ -373,7 +394,7 @@ impl Config {
                     if !file.is_file() {
                         out.push(self.problem(
                             text,
-                            yaml_path!["numbers", number.as_str(), "flow"],
+                            &yaml_path!["numbers", number.as_str(), "flow"],
                             format!("flow {flow:?} not found: no file {}", file.display()),
                         ));
                     }

@@ -1,8 +1,218 @@
-//! The tokio shell: owns sockets and timers and feeds the sans-IO cores.
+//! The tokio shell: owns sockets, timers and the storage thread, and feeds
+//! the sans-IO [`Endpoint`]. Nothing here decides anything about SIP.
+//!
+//! One task owns the endpoint and the UDP socket (no locks around SIP state);
+//! TCP connections run in their own tasks and pass framed messages in.
+
+mod shutdown;
+mod storage;
+mod tcp;
+
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 use crate::cli::ServeArgs;
-use crate::config::Config;
+use crate::config::{Config, TransportKind};
+use crate::sip::endpoint::{Endpoint, Event, Input, Output};
+use crate::sip::transport::{Peer, Transport};
+use crate::store::StoredBinding;
+use storage::{StorageThread, StoreCommand};
+use tcp::{Connections, FromStream};
 
-pub fn run(_cfg: Config, _args: &ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the SIP server is being written")
+pub fn run(mut cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
+    if let Some(l) = args.sip_listen {
+        cfg.sip.listen = l;
+    }
+    if let Some(v) = &args.var_dir {
+        cfg.var_dir = v.clone();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(cfg))
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.var_dir)
+        .with_context(|| format!("cannot create {}", cfg.var_dir.display()))?;
+    let (stored, store) = StorageThread::start(&cfg.var_dir.join("switchboard.db"))?;
+    let listen = cfg.sip.listen;
+    let stop = CancellationToken::new();
+    shutdown::on_signal(stop.clone());
+
+    let udp = if cfg.sip.transports.contains(&TransportKind::Udp) {
+        Some(
+            UdpSocket::bind(listen)
+                .await
+                .with_context(|| format!("cannot bind UDP {listen}"))?,
+        )
+    } else {
+        None
+    };
+    let conns: Connections = Default::default();
+    let (stream_tx, stream_rx) = mpsc::channel::<FromStream>(4096);
+    if cfg.sip.transports.contains(&TransportKind::Tcp) {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot bind TCP {listen}"))?;
+        tokio::spawn(tcp::accept_loop(
+            listener,
+            conns.clone(),
+            stream_tx,
+            cfg.sip.max_message_size,
+            stop.clone(),
+        ));
+    } else {
+        drop(stream_tx);
+    }
+
+    let now = Instant::now();
+    let wall = SystemTime::now();
+    let mut secret = [0u8; 32];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut secret);
+    let mut endpoint = Endpoint::new(&cfg, listen, now, secret, rand::random());
+    let mut restored = 0;
+    let mut by_ext: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for (ext, b) in stored {
+        by_ext
+            .entry(ext)
+            .or_default()
+            .push(b.into_binding(now, wall));
+    }
+    for (ext, list) in by_ext {
+        restored += list.len();
+        endpoint.registrar_mut().restore(&ext, list);
+    }
+    info!(
+        %listen,
+        transports = ?cfg.sip.transports,
+        agents = cfg.agents.len(),
+        restored_registrations = restored,
+        "switchboard listening"
+    );
+
+    let mut core = Core {
+        endpoint,
+        udp,
+        conns,
+        store: &store,
+    };
+    core.run(stream_rx, stop).await;
+    let stats = core.endpoint.stats();
+    info!(?stats, "stopped");
+    store.finish();
+    Ok(())
+}
+
+struct Core<'a> {
+    endpoint: Endpoint,
+    udp: Option<UdpSocket>,
+    conns: Connections,
+    store: &'a StorageThread,
+}
+
+impl Core<'_> {
+    async fn run(&mut self, mut streams: mpsc::Receiver<FromStream>, stop: CancellationToken) {
+        let mut buf = vec![0u8; 65_536];
+        let mut deadline = self.drain().await;
+        loop {
+            let sleep_until =
+                deadline.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                r = recv(self.udp.as_ref(), &mut buf) => {
+                    match r {
+                        Ok((n, from)) => self.endpoint.handle_input(Input::Datagram { now: Instant::now(), from, bytes: &buf[..n] }),
+                        Err(e) => warn!("UDP receive failed: {e}"),
+                    }
+                }
+                Some(m) = streams.recv() => match m {
+                    FromStream::Message(from, message) => {
+                        self.endpoint.handle_input(Input::Stream { now: Instant::now(), from, message })
+                    }
+                    FromStream::Broken(from, why) => {
+                        self.endpoint.drop_input(Peer { transport: Transport::Tcp, addr: from }, &why)
+                    }
+                },
+                _ = tokio::time::sleep_until(sleep_until.into()) => {
+                    self.endpoint.handle_input(Input::Timeout(Instant::now()));
+                }
+            }
+            deadline = self.drain().await;
+        }
+    }
+
+    /// Carries out every output; returns the next deadline.
+    async fn drain(&mut self) -> Option<Instant> {
+        loop {
+            match self.endpoint.poll_output() {
+                Output::Transmit(t) => self.transmit(t.dest, t.bytes).await,
+                Output::Event(ev) => self.event(ev),
+                Output::Timeout(at) => return at,
+            }
+        }
+    }
+
+    async fn transmit(&mut self, dest: Peer, bytes: Vec<u8>) {
+        let failed = match dest.transport {
+            Transport::Udp => match &self.udp {
+                Some(sock) => match sock.try_send_to(&bytes, dest.addr) {
+                    Ok(_) => false,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        sock.send_to(&bytes, dest.addr).await.is_err()
+                    }
+                    Err(_) => true,
+                },
+                None => true,
+            },
+            Transport::Tcp => {
+                let tx = self.conns.get(&dest.addr).map(|c| c.value().clone());
+                match tx {
+                    Some(tx) => tx.send(bytes).await.is_err(),
+                    None => true,
+                }
+            }
+        };
+        if failed {
+            tracing::debug!(%dest, "send failed");
+            self.endpoint.handle_input(Input::TransportError {
+                now: Instant::now(),
+                peer: dest,
+            });
+        }
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::BindingsChanged {
+                extension,
+                bindings,
+            } => {
+                let (now, wall) = (Instant::now(), SystemTime::now());
+                let bindings = bindings
+                    .iter()
+                    .map(|b| StoredBinding::from_binding(b, now, wall))
+                    .collect();
+                self.store.send(StoreCommand::Bindings {
+                    extension,
+                    bindings,
+                });
+            }
+            Event::Reachability { .. } => {}
+        }
+    }
+}
+
+async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match sock {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
 }

@@ -116,15 +116,12 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 impl Via {
     pub fn parse(s: &str) -> Result<Via, HeaderError> {
         let err = HeaderError("Via");
-        let (proto, rest) = s
-            .trim()
-            .split_once(|c: char| c == ' ' || c == '\t')
-            .ok_or(err.clone())?;
+        let (proto, rest) = s.trim().split_once([' ', '\t']).ok_or(err.clone())?;
         // Tolerate whitespace around the slashes (RFC 4475 wsinv): compact it first.
         let mut proto = proto.to_string();
         let mut rest = rest.trim_start();
         while proto.matches('/').count() < 2 || proto.ends_with('/') {
-            let (next, r) = match rest.split_once(|c: char| c == ' ' || c == '\t') {
+            let (next, r) = match rest.split_once([' ', '\t']) {
                 Some((n, r)) => (n, r.trim_start()),
                 None => return Err(err),
             };

@@ -175,11 +175,11 @@ impl Headers {
                 self.0[i].value = value;
                 let mut n = 0;
                 self.0.retain(|h| {
-                    let keep = !h.name.eq_ignore_ascii_case(name) || {
-                        n += 1;
-                        n == 1
-                    };
-                    keep
+                    if !h.name.eq_ignore_ascii_case(name) {
+                        return true;
+                    }
+                    n += 1;
+                    n == 1
                 });
             }
             None => self.push(name, value),

@@ -1,0 +1,66 @@
+//! The storage thread: SQLite writes happen here, off the SIP core's path.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use crate::store::{BindingStore, StoredBinding};
+
+pub enum StoreCommand {
+    Bindings {
+        extension: String,
+        bindings: Vec<StoredBinding>,
+    },
+}
+
+pub struct StorageThread {
+    tx: Option<mpsc::Sender<StoreCommand>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl StorageThread {
+    /// Opens the database, returns the bindings stored so far and the writer.
+    pub fn start(db: &Path) -> anyhow::Result<(Vec<(String, StoredBinding)>, StorageThread)> {
+        let mut store = BindingStore::open(db)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
+        let loaded = store.load(BindingStore::now_unix())?;
+        let (tx, rx) = mpsc::channel::<StoreCommand>();
+        let handle = std::thread::Builder::new()
+            .name("storage".into())
+            .spawn(move || {
+                for cmd in rx {
+                    match cmd {
+                        StoreCommand::Bindings {
+                            extension,
+                            bindings,
+                        } => {
+                            if let Err(e) = store.replace(&extension, &bindings) {
+                                tracing::error!(%extension, "cannot store registrations: {e}");
+                            }
+                        }
+                    }
+                }
+            })?;
+        Ok((
+            loaded,
+            StorageThread {
+                tx: Some(tx),
+                handle: Some(handle),
+            },
+        ))
+    }
+
+    pub fn send(&self, cmd: StoreCommand) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(cmd);
+        }
+    }
+
+    /// Writes everything queued, then stops the thread.
+    pub fn finish(mut self) {
+        self.tx.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
