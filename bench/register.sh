@@ -11,6 +11,8 @@
 #   KAM_PORT=5270 SB_PORT=5271 SIPP_PORT=5291 SIPP_MPORT=6291   (127.0.0.1 only)
 #   KAM_CHILDREN=2               Kamailio UDP worker processes
 #   SIPP_LIMIT=5000              SIPp -l (registrations in progress at once)
+#   SIPP_BUFF=4194304            SIPp socket buffers (-buff_size), so that the load
+#                                generator itself does not drop responses
 #   IDLE_MAX=10 IDLE_WAIT=180    before each step, wait (at most IDLE_WAIT s) until
 #                                the machine is at most IDLE_MAX % busy
 #   SKIP_BUILD=1                 use an existing release binary
@@ -33,6 +35,7 @@ SIPP_PORT="${SIPP_PORT:-5291}"
 SIPP_MPORT="${SIPP_MPORT:-6291}"
 KAM_CHILDREN="${KAM_CHILDREN:-2}"
 SIPP_LIMIT="${SIPP_LIMIT:-5000}"
+SIPP_BUFF="${SIPP_BUFF:-4194304}"
 IDLE_MAX="${IDLE_MAX:-10}"
 IDLE_WAIT="${IDLE_WAIT:-180}"
 REALM=127.0.0.1
@@ -114,6 +117,7 @@ registrar:
   max_contacts: 5
   # every registration comes from 127.0.0.1: never block it
   auth_failures: { max: 1000000000, window: 1s, block: 1s }
+  algorithms: [MD5, SHA-256]  # SIPp 3.6.1 answers only the first, and only MD5
 var_dir: var
 flows_dir: $ROOT/ivr-flows
 sounds_dir: $ROOT/sounds
@@ -218,7 +222,7 @@ run_step() { # NAME PORT RATE
     rm -f "$stf"
     sipp "127.0.0.1:$port" -sf "$HERE/sipp/register_auth.xml" -inf "$WORK/users.csv" \
         -i 127.0.0.1 -p "$SIPP_PORT" -mi 127.0.0.1 -mp "$SIPP_MPORT" \
-        -m "$CALLS" -r "$rate" -rp 1000 -l "$SIPP_LIMIT" \
+        -m "$CALLS" -r "$rate" -rp 1000 -l "$SIPP_LIMIT" -buff_size "$SIPP_BUFF" \
         -nostdin -timeout "${timeout}s" -timeout_error \
         -trace_stat -stf "$stf" -fd 1 \
         >"$WORK/$name-$rate.out" 2>&1 || rc=$?
@@ -277,6 +281,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "users=$USERS ($FIRST_USER..$last, realm $REALM)"
     echo "registrations_per_step=$CALLS"
     echo "rates=$RATES"
+    echo "sipp.options=-m $CALLS -l $SIPP_LIMIT -buff_size $SIPP_BUFF, retransmission timer 500 ms"
     echo "scenario=REGISTER -> 401 (digest, qop=auth) -> REGISTER with Authorization -> 200"
     echo "# step: server target_rate offered_rate completed_rate ok failed retransmissions p99_registration_ms elapsed_s server_cpu_us_per_registration machine_busy_pct_before sipp_rc"
 } >"$RESULTS"
@@ -288,6 +293,9 @@ for server in $SERVERS; do
     start_server "$server"
     BEST[$server]=0
     SUSTAINED[$server]=0
+    # the receive buffer the server's UDP socket got (SO_RCVBUF)
+    rb=$(ss -Humn "sport = :${PORT[$server]}" | grep -o 'rb[0-9]*' | head -1 | tr -d rb)
+    echo "$server.udp_receive_buffer=${rb:-unknown}" >>"$RESULTS"
 done
 TICK=$(getconf CLK_TCK)
 for rate in $RATES; do
