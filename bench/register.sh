@@ -294,7 +294,7 @@ for server in $SERVERS; do
     BEST[$server]=0
     SUSTAINED[$server]=0
     # the receive buffer the server's UDP socket got (SO_RCVBUF)
-    rb=$(ss -Humn "sport = :${PORT[$server]}" | grep -o 'rb[0-9]*' | head -1 | tr -d rb)
+    rb=$(ss -Huamn "sport = :${PORT[$server]}" | grep -o 'rb[0-9]*' | head -1 | tr -d rb || true)
     echo "$server.udp_receive_buffer=${rb:-unknown}" >>"$RESULTS"
 done
 TICK=$(getconf CLK_TCK)
