@@ -6,7 +6,7 @@
 # Environment (all optional):
 #   USERS=100 FIRST_USER=5000   users FIRST_USER.. with password pw<user>
 #   CALLS=20000                  registrations per step (SIPp -m)
-#   RATES="2000 4000 8000 12000 16000" target rates in registrations/s
+#   RATES="2000 4000 8000 12000 16000 24000" target rates in registrations/s
 #   SERVERS="kamailio switchboard"
 #   KAM_PORT=5270 SB_PORT=5271 SIPP_PORT=5291 SIPP_MPORT=6291   (127.0.0.1 only)
 #   KAM_CHILDREN=2               Kamailio UDP worker processes
@@ -27,7 +27,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 USERS="${USERS:-100}"
 FIRST_USER="${FIRST_USER:-5000}"
 CALLS="${CALLS:-20000}"
-RATES="${RATES:-2000 4000 8000 12000 16000}"
+RATES="${RATES:-2000 4000 8000 12000 16000 24000}"
 SERVERS="${SERVERS:-kamailio switchboard}"
 KAM_PORT="${KAM_PORT:-5270}"
 SB_PORT="${SB_PORT:-5271}"
@@ -202,6 +202,13 @@ busy_pct() {
         printf "%d\n", (t > 0 ? 100 * (t - idle) / t : 0) }'
 }
 
+# Datagrams the kernel dropped for the server's UDP socket (full receive buffer).
+udp_drops() { # PORT
+    local d
+    d=$(ss -Huamn "sport = :$1" | grep -o ',d[0-9]*)' | tr -d ',d)' | head -1 || true)
+    echo "${d:-0}"
+}
+
 wait_idle() { # prints the busy % measured last
     local busy deadline=$((SECONDS + IDLE_WAIT))
     while :; do
@@ -283,7 +290,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "rates=$RATES"
     echo "sipp.options=-m $CALLS -l $SIPP_LIMIT -buff_size $SIPP_BUFF, retransmission timer 500 ms"
     echo "scenario=REGISTER -> 401 (digest, qop=auth) -> REGISTER with Authorization -> 200"
-    echo "# step: server target_rate offered_rate completed_rate ok failed retransmissions p99_registration_ms elapsed_s server_cpu_us_per_registration machine_busy_pct_before sipp_rc"
+    echo "# step: server target_rate offered_rate completed_rate ok failed retransmissions p99_registration_ms elapsed_s server_cpu_us_per_registration machine_busy_pct_before sipp_rc server_socket_drops"
 } >"$RESULTS"
 
 # ---------------------------------------------------------------- run
@@ -301,19 +308,21 @@ TICK=$(getconf CLK_TCK)
 for rate in $RATES; do
     for server in $SERVERS; do
         if ! kill -0 "${PID[$server]}" 2>/dev/null; then
-            echo "step $server $rate 0 0 0 $CALLS 0 - 0 - - - dead" >>"$RESULTS"
+            echo "step $server $rate 0 0 0 $CALLS 0 - 0 - - dead -" >>"$RESULTS"
             continue
         fi
         busy=$(wait_idle)
         log "$server: $CALLS registrations at $rate/s (machine ${busy}% busy before)"
         t0=$(cpu_ticks "${PID[$server]}")
+        d0=$(udp_drops "${PORT[$server]}")
         read -r target offered completed ok failed retrans p99 elapsed rc < <(run_step "$server" "${PORT[$server]}" "$rate") ||
             die "could not read the SIPp statistics of $server at $rate/s (see $WORK)"
         t1=$(cpu_ticks "${PID[$server]}")
+        drops=$(($(udp_drops "${PORT[$server]}") - d0))
         # server CPU time per registration, in microseconds
         cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$TICK" -v ok="$ok" 'BEGIN { if (ok > 0) printf "%.0f", d / hz * 1e6 / ok; else print "-" }')
-        echo "step $server $target $offered $completed $ok $failed $retrans $p99 $elapsed $cpu_us $busy $rc" >>"$RESULTS"
-        echo "   offered $offered/s, completed $completed/s, ok $ok, failed $failed, retransmissions $retrans, 99% within ${p99} ms, server CPU ${cpu_us} us/registration" >&2
+        echo "step $server $target $offered $completed $ok $failed $retrans $p99 $elapsed $cpu_us $busy $rc $drops" >>"$RESULTS"
+        echo "   offered $offered/s, completed $completed/s, ok $ok, failed $failed, retransmissions $retrans, 99% within ${p99} ms, server CPU ${cpu_us} us/registration, $drops datagrams dropped at the server socket" >&2
         if [[ "$failed" == 0 && "$ok" == "$CALLS" ]]; then
             if awk -v a="$completed" -v b="${BEST[$server]}" 'BEGIN { exit !(a > b) }'; then
                 BEST[$server]=$completed
@@ -348,8 +357,8 @@ echo "REGISTER benchmark ($STAMP): $(nproc) cores, $CPU, $(uname -sr)"
 echo "SIPp $SIPP_VERSION; Kamailio $KAM_VERSION with children=$KAM_CHILDREN; Switchboard $SB_COMMIT"
 echo "$USERS users, $CALLS registrations per step, REGISTER/401/REGISTER/200 over UDP on 127.0.0.1"
 echo
-printf '%-12s %7s %8s %9s %6s %6s %7s %6s %7s %5s\n' server target offered completed ok failed retrans "p99ms" "cpu_us" busy%
-awk '$1 == "step" { printf "%-12s %7s %8s %9s %6s %6s %7s %6s %7s %5s\n", $2, $3, $4, $5, $6, $7, $8, $9, $11, $12 }' "$RESULTS"
+printf '%-12s %6s %8s %9s %6s %6s %7s %6s %6s %6s %5s\n' server target offered completed ok failed retrans p99ms cpu_us drops busy%
+awk '$1 == "step" { printf "%-12s %6s %8s %9s %6s %6s %7s %6s %6s %6s %5s\n", $2, $3, $4, $5, $6, $7, $8, $9, $11, $14, $12 }' "$RESULTS"
 echo
 grep '^result ' "$RESULTS" | sed 's/^result //'
 echo
