@@ -9,7 +9,7 @@
 #   CONC_STEPS="100 250 500 1000 2000 5000"concurrent calls per step (part a)
 #   CONC_RATE=500                    calls/s at which a step's calls are placed
 #   HOLD_S=30                        how long each of those calls stays up
-#   SETUP_RATES="200 500 1000 1500 2000"  target call setups/s (part b)
+#   SETUP_RATES="200 500 1000 2000 3000 4000"  target call setups/s (part b)
 #   SETUP_SECONDS=10                 each setup step places rate x SETUP_SECONDS calls
 #   SETUP_HOLD_MS=1000               INVITE/200/ACK, this pause (prompt playing), BYE
 #   SERVERS="switchboard sipp"
@@ -27,7 +27,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 CONC_STEPS="${CONC_STEPS:-100 250 500 1000 2000 5000}"
 CONC_RATE="${CONC_RATE:-500}"
 HOLD_S="${HOLD_S:-30}"
-SETUP_RATES="${SETUP_RATES:-200 500 1000 1500 2000}"
+SETUP_RATES="${SETUP_RATES:-200 500 1000 2000 3000 4000}"
 SETUP_SECONDS="${SETUP_SECONDS:-10}"
 SETUP_HOLD_MS="${SETUP_HOLD_MS:-1000}"
 SERVERS="${SERVERS:-switchboard sipp}"
@@ -227,12 +227,12 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "conc.setup_rate=$CONC_RATE"
     echo "conc.hold_s=$HOLD_S"
     echo "conc.pinning=server on CPU $SERVER_CPU, SIPp caller and receiver on CPU $LOAD_CPU"
-    echo "conc.pass=all calls succeed, every stream seen, 0 lost packets, p99 send jitter <= ${JITTER_MAX_US} us"
+    echo "conc.pass=all calls succeed, every stream seen, 0 lost packets (sequence gaps), 0 skipped frames (RTP timestamp jumps over a 20 ms frame), p99 send jitter <= ${JITTER_MAX_US} us"
     echo "jitter=|receive time gap - RTP timestamp gap/8 kHz| between consecutive packets (seq n, n+1) of a stream, 10 us buckets (upper bound)"
     echo "setup.rates=$SETUP_RATES"
     echo "setup.calls_per_step=rate x $SETUP_SECONDS"
     echo "setup.scenario=INVITE -> 100/180 -> 200 -> ACK -> ${SETUP_HOLD_MS} ms (prompt playing) -> BYE -> 200; no pinning"
-    echo "# conc: server N ok failed streams packets lost streams_with_loss per_stream_median jitter_p50_us jitter_p99_us jitter_p999_us jitter_max_us rss_idle_kib rss_at_n_kib kib_per_call server_cpu_pct busy_before sipp_rc"
+    echo "# conc: server N ok failed streams packets lost streams_with_loss skipped_frames per_stream_median jitter_p50_us jitter_p99_us jitter_p999_us jitter_max_us rss_idle_kib rss_at_n_kib kib_per_call server_cpu_pct busy_before sipp_rc"
     echo "# setup: server target_rate calls ok failed retransmissions completed_rate elapsed_s server_cpu_us_per_call busy_before sipp_rc"
 } >"$RESULTS"
 TICK=$(getconf CLK_TCK)
@@ -273,13 +273,13 @@ for n in $CONC_STEPS; do
         read -r ok failed retrans _ _ rc < <(sipp_stats "$stf" "$rc")
         line=$(cat "$WORK/sink-$server-$n.out" 2>/dev/null || true)
         get() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$line"; }
-        streams=$(get streams); packets=$(get packets); lost=$(get lost); swl=$(get streams_with_loss)
+        streams=$(get streams); packets=$(get packets); lost=$(get lost); swl=$(get streams_with_loss); skip=$(get skipped_frames)
         med=$(get per_stream_median); j50=$(get jitter_p50_us); j99=$(get jitter_p99_us); j999=$(get jitter_p999_us); jmax=$(get jitter_max_us)
         kib=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
         cpu=$(awk -v d=$((t1 - t0)) -v hz="$TICK" -v s=$((ramp + HOLD_S / 2)) 'BEGIN { printf "%.0f", 100 * d / hz / (s + 1) }')
-        echo "conc $server $n $ok $failed ${streams:-0} ${packets:-0} ${lost:--} ${swl:--} ${med:--} ${j50:--} ${j99:--} ${j999:--} ${jmax:--} $rss0 $rss1 $kib $cpu $busy $rc" >>"$RESULTS"
-        echo "   ok $ok failed $failed; $streams streams, $packets packets, lost $lost; send jitter p50 ${j50} p99 ${j99} p99.9 ${j999} max ${jmax} us; RSS $rss0 -> $rss1 KiB (${kib} KiB/call); server CPU ${cpu}% of a core" >&2
-        if [[ "$ok" == "$n" && "$failed" == 0 && "${streams:-0}" == "$n" && "${lost:-1}" == 0 ]] &&
+        echo "conc $server $n $ok $failed ${streams:-0} ${packets:-0} ${lost:--} ${swl:--} ${skip:--} ${med:--} ${j50:--} ${j99:--} ${j999:--} ${jmax:--} $rss0 $rss1 $kib $cpu $busy $rc" >>"$RESULTS"
+        echo "   ok $ok failed $failed; $streams streams, $packets packets, lost $lost, skipped frames $skip; send jitter p50 ${j50} p99 ${j99} p99.9 ${j999} max ${jmax} us; RSS $rss0 -> $rss1 KiB (${kib} KiB/call); server CPU ${cpu}% of a core" >&2
+        if [[ "$ok" == "$n" && "$failed" == 0 && "${streams:-0}" == "$n" && "${lost:-1}" == 0 && "${skip:-1}" == 0 ]] &&
             [[ "${j99:--}" != - ]] && ((j99 <= JITTER_MAX_US)); then
             BEST_N[$server]=$n
             KIB_N[$server]=$kib
@@ -339,8 +339,8 @@ echo
 echo "Media benchmark ($STAMP): $(nproc) cores, $CPU, $(uname -sr); SIPp $SIPP_VERSION; Switchboard $SB_COMMIT"
 echo
 echo "a. concurrent prompt calls (server pinned to CPU $SERVER_CPU; jitter in us)"
-printf '%-12s %6s %6s %6s %7s %9s %6s %6s %6s %7s %7s %8s %5s\n' server N ok failed streams packets lost p50 p99 p99.9 max KiB/call cpu%
-awk '$1 == "conc" { printf "%-12s %6s %6s %6s %7s %9s %6s %6s %6s %7s %7s %8s %5s\n", $2, $3, $4, $5, $6, $7, $8, $11, $12, $13, $14, $17, $18 }' "$RESULTS"
+printf '%-12s %6s %6s %6s %7s %9s %6s %8s %6s %6s %7s %7s %8s %5s\n' server N ok failed streams packets lost skipped p50 p99 p99.9 max KiB/call cpu%
+awk '$1 == "conc" { printf "%-12s %6s %6s %6s %7s %9s %6s %8s %6s %6s %7s %7s %8s %5s\n", $2, $3, $4, $5, $6, $7, $8, $10, $12, $13, $14, $15, $18, $19 }' "$RESULTS"
 echo
 echo "b. call setup rate (both CPUs)"
 printf '%-12s %6s %7s %7s %6s %7s %9s %8s\n' server target calls ok failed retrans completed cpu_us

@@ -6,7 +6,10 @@
 //! DURATION seconds have passed.
 //!
 //! Per stream (= per port): packets, losses (sequence numbers never seen
-//! between the first and the last one), duplicates/reordered packets.
+//! between the first and the last one), skipped frames (consecutive sequence
+//! numbers whose RTP timestamps are more than 20 ms apart: audio the sender
+//! never sent, e.g. a media clock that fell behind and jumped ahead),
+//! duplicates/reordered packets.
 //! Over all streams: the send jitter of each pair of consecutive packets
 //! (sequence n, n+1) of a stream, |Δ receive time − Δ RTP timestamp / 8 kHz|,
 //! as a histogram in 10 µs buckets: p50, p99, p99.9 and max.
@@ -82,6 +85,7 @@ struct Stream {
     last_ts: u32,
     last_ns: u64,
     out_of_order: u64,
+    skipped_frames: u64,
 }
 
 fn main() {
@@ -169,6 +173,12 @@ fn main() {
                 Some(_) => {
                     let diff = seq.wrapping_sub(s.last_seq16) as i16;
                     if diff == 1 {
+                        // Frames the sender skipped without a sequence gap: its
+                        // timestamp jumps by more than one 20 ms frame (160 samples).
+                        let dts = ts.wrapping_sub(s.last_ts);
+                        if dts > 160 && dts < 8000 * 60 {
+                            s.skipped_frames += u64::from(dts / 160 - 1);
+                        }
                         let want_ns = (ts.wrapping_sub(s.last_ts) as i32 as i64) * 125_000; // 8 kHz
                         let got_ns = ns as i64 - s.last_ns as i64;
                         let j = (got_ns - want_ns).unsigned_abs();
@@ -230,6 +240,8 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
     let seen: Vec<&Stream> = streams.iter().filter(|s| s.first_seq.is_some()).collect();
     let packets: u64 = seen.iter().map(|s| s.packets).sum();
     let ooo: u64 = seen.iter().map(|s| s.out_of_order).sum();
+    let skipped: u64 = seen.iter().map(|s| s.skipped_frames).sum();
+    let streams_with_skips = seen.iter().filter(|s| s.skipped_frames > 0).count();
     let mut lost = 0u64;
     let mut streams_with_loss = 0u64;
     for s in &seen {
@@ -259,13 +271,15 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
         "-".into()
     };
     println!(
-        "streams={} packets={} lost={} streams_with_loss={} out_of_order={} not_rtp={} \
+        "streams={} packets={} lost={} streams_with_loss={} skipped_frames={} streams_with_skips={} out_of_order={} not_rtp={} \
          per_stream_min={} per_stream_median={} per_stream_max={} gaps={} \
          jitter_p50_us={} jitter_p99_us={} jitter_p999_us={} jitter_max_us={}",
         seen.len(),
         packets,
         lost,
         streams_with_loss,
+        skipped,
+        streams_with_skips,
         ooo,
         bad,
         pick(0.0),
