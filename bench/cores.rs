@@ -128,7 +128,13 @@ fn authorization(challenge: &str) -> String {
         .lines()
         .find(|l| l.starts_with("WWW-Authenticate:") && l.contains("MD5"))
         .expect("an MD5 challenge");
-    let nonce = www.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap();
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let uri = "sip:127.0.0.1";
     let ha1 = digest::ha1(digest::Algorithm::Md5, "1001", "switchboard", "secret1001");
     let resp = digest::response(
@@ -156,14 +162,24 @@ fn authorization(challenge: &str) -> String {
 #[divan::bench]
 fn register_digest_exchange(b: Bencher) {
     let t0 = Instant::now();
-    let mut ep = Endpoint::new(&config(), "127.0.0.1:5060".parse().unwrap(), t0, [1; 32], 42);
+    let mut ep = Endpoint::new(
+        &config(),
+        "127.0.0.1:5060".parse().unwrap(),
+        t0,
+        [1; 32],
+        42,
+    );
     let mut i = 0u64;
     b.bench_local(|| {
         i += 1;
         let now = t0 + Duration::from_millis(10 * i);
         let challenge = send(&mut ep, now, &register_text(i, 1, ""));
         debug_assert!(challenge.starts_with("SIP/2.0 401"));
-        let ok = send(&mut ep, now, &register_text(i, 2, &authorization(&challenge)));
+        let ok = send(
+            &mut ep,
+            now,
+            &register_text(i, 2, &authorization(&challenge)),
+        );
         assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
     });
 }
@@ -216,13 +232,23 @@ fn transaction_create_respond_expire(b: Bencher) {
 
 fn prompt(seconds: usize) -> Arc<Prompt> {
     let n = seconds * 8000;
-    let pcm: Vec<i16> = (0..n).map(|i| ((i as f32 * 0.05).sin() * 8000.0) as i16).collect();
+    let pcm: Vec<i16> = (0..n)
+        .map(|i| ((i as f32 * 0.05).sin() * 8000.0) as i16)
+        .collect();
     Arc::new(Prompt {
         name: "bench".into(),
         lang: "en".into(),
         pcm: pcm.clone().into(),
-        ulaw: pcm.iter().map(|s| (s >> 8) as u8).collect::<Vec<u8>>().into(),
-        alaw: pcm.iter().map(|s| (s >> 8) as u8 ^ 0x55).collect::<Vec<u8>>().into(),
+        ulaw: pcm
+            .iter()
+            .map(|s| (s >> 8) as u8)
+            .collect::<Vec<u8>>()
+            .into(),
+        alaw: pcm
+            .iter()
+            .map(|s| (s >> 8) as u8 ^ 0x55)
+            .collect::<Vec<u8>>()
+            .into(),
     })
 }
 
@@ -247,7 +273,12 @@ fn media_tick_playing(b: Bencher, n: usize) {
             media_index: 0,
         };
         e.add_stream(t0, StreamId(i as u64), &media, i as u32, 0, 0);
-        e.play(StreamId(i as u64), i as u64, vec![p.clone(), p.clone()], true);
+        e.play(
+            StreamId(i as u64),
+            i as u64,
+            vec![p.clone(), p.clone()],
+            true,
+        );
     }
     let mut ticks = 0u64;
     let mut play = n as u64;

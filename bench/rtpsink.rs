@@ -111,15 +111,35 @@ fn main() {
         let one: i32 = 1;
         let rcvbuf: i32 = 256 * 1024;
         unsafe {
-            setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one as *const i32 as *const u8, 4);
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf as *const i32 as *const u8, 4);
-            let mut ev = EpollEvent { events: EPOLLIN, data: i as u64 };
+            setsockopt(
+                fd,
+                SOL_SOCKET,
+                SO_TIMESTAMPNS,
+                &one as *const i32 as *const u8,
+                4,
+            );
+            setsockopt(
+                fd,
+                SOL_SOCKET,
+                SO_RCVBUF,
+                &rcvbuf as *const i32 as *const u8,
+                4,
+            );
+            let mut ev = EpollEvent {
+                events: EPOLLIN,
+                data: i as u64,
+            };
             assert_eq!(epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &mut ev), 0, "epoll_ctl");
         }
         sockets.push(s);
     }
     let fds: Vec<i32> = sockets.iter().map(|s| s.as_raw_fd()).collect();
-    eprintln!("rtpsink: listening on 127.0.0.1:{}..{} for {:?}", base, base as usize + n - 1, duration);
+    eprintln!(
+        "rtpsink: listening on 127.0.0.1:{}..{} for {:?}",
+        base,
+        base as usize + n - 1,
+        duration
+    );
 
     let mut streams = vec![Stream::default(); n];
     let mut hist = vec![0u64; BUCKETS + 1];
@@ -139,7 +159,10 @@ fn main() {
             let idx = ev.data as usize;
             // Level-triggered: one packet per ready socket per round; what is
             // left is reported again by the next epoll_wait.
-            let mut iov = IoVec { base: buf.as_mut_ptr(), len: buf.len() };
+            let mut iov = IoVec {
+                base: buf.as_mut_ptr(),
+                len: buf.len(),
+            };
             let mut msg = MsgHdr {
                 name: std::ptr::null_mut(),
                 namelen: 0,
@@ -254,7 +277,13 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
     }
     let mut per: Vec<u64> = seen.iter().map(|s| s.packets).collect();
     per.sort_unstable();
-    let pick = |q: f64| -> u64 { if per.is_empty() { 0 } else { per[((per.len() - 1) as f64 * q) as usize] } };
+    let pick = |q: f64| -> u64 {
+        if per.is_empty() {
+            0
+        } else {
+            per[((per.len() - 1) as f64 * q) as usize]
+        }
+    };
     let total: u64 = hist.iter().sum();
     let pct = |q: f64| -> String {
         if total == 0 {
