@@ -43,7 +43,7 @@ fn register(t: Transport) {
     let target = Target::demo();
     let run = Sipp::new("register.xml", target.addr)
         .transport(t)
-        .user("1001", "secret1001")
+        .user("1002", "secret1002")
         .run();
     run.assert_ok("REGISTER with digest auth");
     let received = run.received();
@@ -80,7 +80,7 @@ fn refused(t: Transport) {
     let target = Target::demo();
     // A wrong password and an unknown user get the same answer: a fresh 401.
     let mut answers = Vec::new();
-    for (user, password) in [("1001", "secret1002"), ("7777", "secret7777")] {
+    for (user, password) in [("1002", "secret1003"), ("7777", "secret7777")] {
         let run = Sipp::new("register_wrong.xml", target.addr)
             .transport(t)
             .user(user, password)

@@ -182,6 +182,65 @@ impl Default for RegistrarConfig {
     }
 }
 
+/// RTP and prompts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Local address RTP binds to; defaults to the SIP listen address's IP.
+    pub rtp_ip: Option<std::net::IpAddr>,
+    /// RTP ports, `first-last` (even ports are used).
+    pub rtp_ports: PortRange,
+    /// A call whose far end sends no RTP for this long is hung up (0: never).
+    #[serde(with = "humantime_serde")]
+    pub inactivity_timeout: Duration,
+    /// Prompt language used when a caller has not chosen one.
+    pub default_language: String,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            rtp_ip: None,
+            rtp_ports: PortRange {
+                first: 10000,
+                last: 19999,
+            },
+            inactivity_timeout: Duration::from_secs(60),
+            default_language: "en".into(),
+        }
+    }
+}
+
+/// `10000-19999`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| serde::de::Error::custom("expected a range like 10000-19999"))?;
+        let first: u16 = a
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom("bad first port"))?;
+        let last: u16 = b
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom("bad last port"))?;
+        if first > last || first < 1024 || last - first < 3 {
+            return Err(serde::de::Error::custom(
+                "the range must be ascending, above 1023, with at least 4 ports",
+            ));
+        }
+        Ok(PortRange { first, last })
+    }
+}
+
 /// An agent extension: a softphone that registers and takes queue calls.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +255,10 @@ pub struct AgentConfig {
     /// Languages the agent speaks (routing treats them as skills).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Digest challenges for this extension, overriding `registrar.algorithms`
+    /// (baresip 1.0 gives up when any SHA-256 challenge is offered).
+    #[serde(default)]
+    pub algorithms: Option<Vec<DigestAlgorithm>>,
 }
 
 /// What a dialled number does.
@@ -228,6 +291,8 @@ pub struct Config {
     pub sip: SipConfig,
     #[serde(default)]
     pub registrar: RegistrarConfig,
+    #[serde(default)]
+    pub media: MediaConfig,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     #[serde(default)]

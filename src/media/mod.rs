@@ -3,6 +3,7 @@
 //! or opens a socket (the recorder and the prompt loader use the files they are given).
 
 pub mod dtmf;
+pub mod engine;
 pub mod g711;
 pub mod prompts;
 pub mod recorder;

@@ -4,6 +4,8 @@
 //! One task owns the endpoint and the UDP socket (no locks around SIP state);
 //! TCP connections run in their own tasks and pass framed messages in.
 
+mod calls;
+mod media;
 mod shutdown;
 mod storage;
 mod tcp;
@@ -19,9 +21,12 @@ use tracing::{info, warn};
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, TransportKind};
+use crate::media::engine::MediaEvent;
+use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::{Endpoint, Event, Input, Output};
 use crate::sip::transport::{Peer, Transport};
 use crate::store::StoredBinding;
+use calls::Calls;
 use storage::{StorageThread, StoreCommand};
 use tcp::{Connections, FromStream};
 
@@ -41,6 +46,16 @@ pub fn run(mut cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.var_dir)
         .with_context(|| format!("cannot create {}", cfg.var_dir.display()))?;
+    // Every prompt is decoded once, here: a bad file stops the start, not a call.
+    let prompts =
+        PromptLibrary::load(&cfg.sounds_dir, &cfg.media.default_language).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!(
+                "unusable prompts in {}:\n{}",
+                cfg.sounds_dir.display(),
+                lines.join("\n")
+            )
+        })?;
     let (stored, store) = StorageThread::start(&cfg.var_dir.join("switchboard.db"))?;
     let listen = cfg.sip.listen;
     let stop = CancellationToken::new();
@@ -97,13 +112,25 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         "switchboard listening"
     );
 
+    let (media_events_tx, media_events) = mpsc::unbounded_channel();
+    let media = media::spawn(cfg.media.inactivity_timeout, media_events_tx, stop.clone());
+    let rtp_ip = cfg.media.rtp_ip.unwrap_or(listen.ip());
+    let ports = media::RtpPorts::new(rtp_ip, cfg.media.rtp_ports);
+    let calls = Calls::new(
+        cfg.numbers.clone(),
+        std::sync::Arc::new(prompts),
+        cfg.media.default_language.clone(),
+        ports,
+        media,
+    );
     let mut core = Core {
         endpoint,
         udp,
         conns,
         store: &store,
+        calls,
     };
-    core.run(stream_rx, stop).await;
+    core.run(stream_rx, media_events, stop).await;
     let stats = core.endpoint.stats();
     info!(?stats, "stopped");
     store.finish();
@@ -115,10 +142,16 @@ struct Core<'a> {
     udp: Option<UdpSocket>,
     conns: Connections,
     store: &'a StorageThread,
+    calls: Calls,
 }
 
 impl Core<'_> {
-    async fn run(&mut self, mut streams: mpsc::Receiver<FromStream>, stop: CancellationToken) {
+    async fn run(
+        &mut self,
+        mut streams: mpsc::Receiver<FromStream>,
+        mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
+        stop: CancellationToken,
+    ) {
         let mut buf = vec![0u8; 65_536];
         let mut deadline = self.drain().await;
         loop {
@@ -141,6 +174,7 @@ impl Core<'_> {
                         self.endpoint.drop_input(Peer { transport: Transport::Tcp, addr: from }, &why)
                     }
                 },
+                Some(ev) = media_events.recv() => self.calls.on_media_event(Instant::now(), &mut self.endpoint, ev),
                 _ = tokio::time::sleep_until(sleep_until.into()) => {
                     self.endpoint.handle_input(Input::Timeout(Instant::now()));
                 }
@@ -206,6 +240,9 @@ impl Core<'_> {
                 });
             }
             Event::Reachability { .. } => {}
+            Event::Call(ev) => self
+                .calls
+                .on_call_event(Instant::now(), &mut self.endpoint, ev),
         }
     }
 }

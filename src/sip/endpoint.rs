@@ -19,6 +19,7 @@ use super::headers::{CSeq, NameAddr, Via};
 use super::message::{reason_phrase, Message, Method, Request, Response};
 use super::parse::{parse_datagram, ParseError};
 use super::registrar::{Binding, Registrar};
+use super::session::{CallEvent, CallRef, Sessions};
 use super::transaction::{Incoming, Timers, TransactionLayer, Transmit, TxEvent, TxKey};
 use super::transport::{response_destination, stamp_received, Peer, Transport};
 use super::uri::{Uri, UriError};
@@ -72,6 +73,8 @@ pub enum Event {
         contact: String,
         reachable: bool,
     },
+    /// Something happened to a call to one of our numbers.
+    Call(CallEvent),
 }
 
 #[derive(Debug)]
@@ -92,6 +95,8 @@ pub struct Stats {
     pub malformed_answered: u64,
     pub registrations_ok: u64,
     pub registrations_refused: u64,
+    /// Responses that matched no client transaction (RFC 3261 §18.1.2: discarded).
+    pub stray_responses: u64,
 }
 
 pub struct Endpoint {
@@ -103,6 +108,7 @@ pub struct Endpoint {
     extensions: HashSet<String>,
     tx: TransactionLayer,
     registrar: Registrar,
+    sessions: Sessions,
     rng: StdRng,
     out: VecDeque<Output>,
     stats: Stats,
@@ -141,6 +147,12 @@ impl Endpoint {
             numbers: cfg.numbers.keys().cloned().collect(),
             extensions: cfg.agents.iter().map(|a| a.extension.clone()).collect(),
             tx: TransactionLayer::new(Timers::default()),
+            sessions: Sessions::new(
+                Timers::default(),
+                local,
+                cfg.sip.user_agent.clone(),
+                seed ^ 0x5e55,
+            ),
             registrar: Registrar::new(
                 cfg.registrar.clone(),
                 cfg.sip.realm(),
@@ -204,13 +216,20 @@ impl Endpoint {
         if let Some(t) = self.tx.poll_transmit() {
             return Output::Transmit(t);
         }
+        if let Some(t) = self.sessions.poll_transmit() {
+            return Output::Transmit(t);
+        }
         if let Some(o) = self.out.pop_front() {
             return o;
+        }
+        if let Some(ev) = self.sessions.poll_event() {
+            return Output::Event(Event::Call(ev));
         }
         let deadlines = [
             self.tx.poll_timeout(),
             self.registrar.poll_timeout(),
             self.next_qualify,
+            self.sessions.poll_timeout(),
         ];
         Output::Timeout(deadlines.into_iter().flatten().min())
     }
@@ -269,12 +288,17 @@ impl Endpoint {
 
         match self.tx.on_request(now, &req, reply_to) {
             Incoming::Absorbed => {}
-            Incoming::Ack => debug!("ACK outside any transaction (no dialog here)"),
+            Incoming::Ack => {
+                if !self.sessions.on_ack(now, &mut self.tx, &req) {
+                    debug!("ACK for no call: ignored");
+                }
+            }
             Incoming::Cancel { cancel, invite } => match invite {
                 Some(inv) => {
                     self.reply(now, &cancel, &req, 200, None);
                     // RFC 3261 §9.2: the INVITE is answered 487.
                     self.respond_invite_cancelled(now, &inv, &req);
+                    self.sessions.on_cancel(&inv);
                 }
                 None => self.reply(now, &cancel, &req, 481, None),
             },
@@ -293,20 +317,29 @@ impl Endpoint {
     }
 
     fn dispatch(&mut self, now: Instant, key: TxKey, req: Request, peer: Peer) {
-        // §8.2.2.1 / §8.2.2.3 / §8.2.2.2 checks, in the RFC's order.
+        // RFC 3261 §8.2.1 (method), §8.2.2.1 (URI), §8.2.2.3 (Require), §8.2.2.2 (merged), in that order.
+        if KNOWN_UNSUPPORTED.contains(&req.method) {
+            return self.reply(now, &key, &req, 405, None);
+        }
+        if matches!(req.method, Method::Other(_)) {
+            return self.reply(now, &key, &req, 501, None);
+        }
         match Uri::parse(&req.uri) {
             Err(UriError::Scheme(_)) => return self.reply(now, &key, &req, 416, None),
             Err(UriError::Malformed) => {
                 return self.reply(now, &key, &req, 400, Some("Bad Request-URI"))
             }
+            // §19.1.1: header components are not allowed in a Request-URI.
+            Ok(u) if u.headers.is_some() => {
+                return self.reply(now, &key, &req, 400, Some("Bad Request-URI"))
+            }
             Ok(_) => {}
         }
-        if req
+        let mf = req
             .headers
             .get("Max-Forwards")
-            .is_some_and(|m| m.trim() == "0")
-            && req.method != Method::Register
-        {
+            .and_then(super::parse::max_forwards);
+        if mf == Some(0) && req.method != Method::Register {
             return self.reply(now, &key, &req, 483, None);
         }
         let unsupported: Vec<String> = req
@@ -331,45 +364,84 @@ impl Endpoint {
                 r.headers.push("Accept", "application/sdp");
                 self.send_final(now, &key, r);
             }
-            Method::Invite => self.invite(now, &key, &req),
+            Method::Invite => self.invite(now, key, req, peer),
             Method::Bye | Method::Info => {
-                // No dialogs are held by the endpoint yet; every in-dialog request is stray.
-                self.reply(now, &key, &req, 481, None)
+                if !self.sessions.on_in_dialog(now, &mut self.tx, &key, &req) {
+                    self.reply(now, &key, &req, 481, None)
+                }
             }
-            m if KNOWN_UNSUPPORTED.contains(m) => self.reply(now, &key, &req, 405, None),
-            _ => self.reply(now, &key, &req, 501, None),
+            // ACK and CANCEL never get here (the transaction layer takes them).
+            _ => self.reply(now, &key, &req, 405, None),
         }
     }
 
-    fn invite(&mut self, now: Instant, key: &TxKey, req: &Request) {
+    fn invite(&mut self, now: Instant, key: TxKey, req: Request, peer: Peer) {
         let to_tag = req
             .headers
             .get("To")
             .and_then(|t| NameAddr::parse(t).ok())
             .and_then(|n| n.tag().map(str::to_string));
-        let trying = response_to(req, 100, "Trying", "");
-        self.tx.respond(now, key, &trying);
+        let trying = response_to(&req, 100, "Trying", "");
+        self.tx.respond(now, &key, &trying);
         if to_tag.is_some() {
-            return self.reply(now, key, req, 481, None);
+            if !self.sessions.on_in_dialog(now, &mut self.tx, &key, &req) {
+                self.reply(now, &key, &req, 481, None);
+            }
+            return;
         }
         let user = Uri::parse(&req.uri)
             .ok()
             .and_then(|u| u.user)
             .unwrap_or_default();
         if self.numbers.contains(&user) {
-            // Answering calls arrives with the media engine; until then say so honestly.
-            return self.reply(now, key, req, 480, Some("Service not yet available"));
+            // RFC 3261 §8.2.3: a body we cannot read gets 415 with what we accept.
+            let ctype = req.headers.get("Content-Type").unwrap_or("application/sdp");
+            let sdp = ctype
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/sdp");
+            if !req.body.is_empty() && !sdp {
+                let mut r = response_to(&req, 415, reason_phrase(415), &self.tag());
+                r.headers.push("Accept", "application/sdp");
+                return self.send_final(now, &key, r);
+            }
+            let tag = self.tag();
+            self.sessions
+                .on_invite(now, &mut self.tx, key, req, peer, tag);
+            return;
         }
         if self.extensions.contains(&user) {
+            // Agents are reached through queues, not dialled directly (yet).
             let code = if self.registrar.reachable(&user) {
                 480
             } else {
                 404
             };
-            return self.reply(now, key, req, code, None);
+            return self.reply(now, &key, &req, code, None);
         }
         // Never routed anywhere outside: unknown numbers end here.
-        self.reply(now, key, req, 404, None)
+        self.reply(now, &key, &req, 404, None)
+    }
+
+    /// Answers an incoming call; its media will be at `rtp`.
+    pub fn accept_call(&mut self, now: Instant, call: CallRef, rtp: SocketAddr) {
+        self.sessions.accept(now, &mut self.tx, call, rtp);
+    }
+
+    /// Refuses an incoming call with `code` (e.g. 486, 503).
+    pub fn reject_call(&mut self, now: Instant, call: CallRef, code: u16) {
+        self.sessions.reject(now, &mut self.tx, call, code);
+    }
+
+    /// Hangs up a call from our side.
+    pub fn hangup_call(&mut self, now: Instant, call: CallRef) {
+        self.sessions.hangup(now, &mut self.tx, call);
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.sessions.len()
     }
 
     fn register(&mut self, now: Instant, key: &TxKey, req: &Request, peer: Peer) {
@@ -458,9 +530,11 @@ impl Endpoint {
 
     fn handle_response(&mut self, now: Instant, resp: Response) {
         let Some((key, resp)) = self.tx.on_response(now, resp) else {
+            self.stats.stray_responses += 1;
+            debug!("response matching no transaction: dropped");
             return;
         };
-        if resp.code < 200 {
+        if resp.code < 200 || self.sessions.on_bye_done(&key) {
             return;
         }
         if let Some((ext, contact)) = self.qualifying.remove(&key) {
@@ -478,6 +552,7 @@ impl Endpoint {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.tx.handle_timeout(now);
+        self.sessions.handle_timeout(now, &mut self.tx);
         self.drain_tx_events(now);
         for ext in self.registrar.handle_timeout(now) {
             info!(extension = %ext, "registration expired");
@@ -493,6 +568,7 @@ impl Endpoint {
         while let Some(ev) = self.tx.poll_event() {
             match ev {
                 TxEvent::ClientTimeout(key) => {
+                    self.sessions.on_bye_done(&key);
                     if let Some((ext, contact)) = self.qualifying.remove(&key) {
                         if self.registrar.set_reachable(&ext, &contact, false) {
                             warn!(extension = %ext, %contact, "contact does not answer OPTIONS: unreachable");

@@ -19,6 +19,9 @@ pub enum Frame {
 pub struct StreamFramer {
     buf: Vec<u8>,
     max_size: usize,
+    /// How far the search for the blank line has got: a header trickled in
+    /// byte by byte is scanned once, not once per byte.
+    scanned: usize,
 }
 
 impl StreamFramer {
@@ -26,6 +29,7 @@ impl StreamFramer {
         StreamFramer {
             buf: Vec::new(),
             max_size,
+            scanned: 0,
         }
     }
 
@@ -43,14 +47,17 @@ impl StreamFramer {
         loop {
             if self.buf.starts_with(b"\r\n\r\n") {
                 self.buf.drain(..4);
+                self.scanned = 0;
                 return Ok(Some(Frame::Ping));
             }
             if self.buf.starts_with(b"\r\n") && self.buf.len() >= 3 && self.buf[2] != b'\r' {
                 self.buf.drain(..2);
+                self.scanned = 0;
                 continue;
             }
             if self.buf.first() == Some(&b'\n') {
                 self.buf.drain(..1);
+                self.scanned = 0;
                 continue;
             }
             break;
@@ -59,7 +66,9 @@ impl StreamFramer {
         {
             return Ok(None);
         }
-        let Some(head_end) = find_head_end(&self.buf) else {
+        let from = self.scanned.saturating_sub(3);
+        let Some(head_end) = find_head_end(&self.buf[from..]).map(|e| e + from) else {
+            self.scanned = self.buf.len();
             if self.buf.len() > self.max_size {
                 return Err(ParseError::TooLarge(self.max_size));
             }
@@ -83,6 +92,7 @@ impl StreamFramer {
         }
         let body = self.buf[head_end..head_end + body_len].to_vec();
         self.buf.drain(..head_end + body_len);
+        self.scanned = 0;
         match &mut msg {
             Message::Request(r) => r.body = body,
             Message::Response(r) => r.body = body,

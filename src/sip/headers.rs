@@ -19,6 +19,10 @@ impl Params {
             if part.is_empty() {
                 continue;
             }
+            // Control characters (NUL among them) never belong in a parameter.
+            if part.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+                return Err(UriError::Malformed);
+            }
             match part.split_once('=') {
                 Some((k, v)) => {
                     let k = k.trim();
@@ -213,15 +217,27 @@ impl NameAddr {
             (Some(display), &inner[..close], &inner[close + 1..])
         } else if let Some(open) = s.find('<') {
             let display = s[..open].trim();
+            // An unquoted display name is a run of tokens (RFC 3261 §25.1 `display-name`).
+            if !display
+                .bytes()
+                .all(|b| super::parse::is_token_byte(b) || b == b' ' || b == b'\t')
+            {
+                return Err(err);
+            }
             let close = s[open..].find('>').ok_or(err.clone())? + open;
             let display = (!display.is_empty()).then(|| display.to_string());
             (display, &s[open + 1..close], &s[close + 1..])
         } else {
             // addr-spec form: header parameters start at the first ';' (RFC 3261 §20.10).
-            match s.split_once(';') {
-                Some((u, _)) => (None, u, &s[u.len()..]),
-                None => (None, s, ""),
+            let (u, rest) = match s.split_once(';') {
+                Some((u, _)) => (u, &s[u.len()..]),
+                None => (s, ""),
+            };
+            // Without <>, a URI may not carry headers or commas (RFC 3261 §20.10).
+            if u.contains(['?', ',']) {
+                return Err(err);
             }
+            (None, u, rest)
         };
         let uri = Uri::parse(uri_text).map_err(|_| err.clone())?;
         let rest = rest.trim();

@@ -10,6 +10,7 @@ pub mod headers;
 pub mod message;
 pub mod parse;
 pub mod registrar;
+pub mod session;
 pub mod transaction;
 pub mod transport;
 pub mod uri;

@@ -6,7 +6,7 @@
 //! that can still be answered carries a [`Defect`] with the status to answer
 //! (400, 505); one that cannot is an `Err` and is dropped and counted by the caller.
 
-use super::headers::CSeq;
+use super::headers::{CSeq, NameAddr, Via};
 use super::message::{canonical_name, Defect, Headers, Message, Method, Request, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,14 +162,21 @@ fn parse_start_line(line: &str, defect: &mut Option<(u16, String)>) -> Result<Me
         exact
     } else {
         let loose: Vec<&str> = line.split_whitespace().collect();
-        if loose.len() != 3 {
+        if loose.len() < 3 {
             return Err(ParseError::BadStartLine);
         }
-        // RFC 4475 §3.1.2.8: extra whitespace in the request line is a 400.
+        // RFC 4475 §3.1.2.7/§3.1.2.8: extra whitespace in the request line (even
+        // inside the URI) is a 400, answerable as long as method and version are intact.
         note(defect, 400, "malformed request line");
-        loose
+        let last = loose.len() - 1;
+        vec![loose[0], if last == 2 { loose[1] } else { "" }, loose[last]]
     };
     let (method, uri, version) = (parts[0], parts[1], parts[2]);
+    let uri = if uri.is_empty() {
+        line[method.len()..line.len() - version.len()].trim()
+    } else {
+        uri
+    };
     if !method.bytes().all(is_token_byte) {
         return Err(ParseError::BadStartLine);
     }
@@ -263,13 +270,66 @@ pub(crate) fn check(msg: &mut Message) {
         }
     }
     if let Some(mf) = r.headers.get("Max-Forwards") {
-        if mf.len() > 3 || mf.parse::<u8>().is_err() {
+        if max_forwards(mf).is_none() {
             r.defect = Some(Defect {
                 status: 400,
                 reason: "Bad Max-Forwards".into(),
             });
+            return;
         }
     }
+    // Every Via, From, To and Contact must parse: a request we would answer or
+    // route on half-read addresses is better refused (RFC 4475 §3.1.2).
+    if r.headers
+        .values("Via")
+        .iter()
+        .any(|v| Via::parse(v).is_err())
+        || r.headers.get("Via").is_some_and(|v| v.trim().is_empty())
+    {
+        r.defect = Some(Defect {
+            status: 400,
+            reason: "Bad Via".into(),
+        });
+        return;
+    }
+    for name in ["From", "To"] {
+        if r.headers
+            .get(name)
+            .is_some_and(|v| NameAddr::parse(v).is_err())
+        {
+            r.defect = Some(Defect {
+                status: 400,
+                reason: format!("Bad {name} header"),
+            });
+            return;
+        }
+    }
+    if r.headers
+        .values("Contact")
+        .iter()
+        .any(|c| *c != "*" && NameAddr::parse(c).is_err())
+    {
+        r.defect = Some(Defect {
+            status: 400,
+            reason: "Bad Contact header".into(),
+        });
+    }
+}
+
+/// Max-Forwards is 1*DIGIT (RFC 3261 §20.22) with a value up to 255; leading zeros are fine.
+pub fn max_forwards(v: &str) -> Option<u8> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = v.trim_start_matches('0');
+    if digits.len() > 3 {
+        return None;
+    }
+    if digits.is_empty() {
+        return Some(0);
+    }
+    digits.parse::<u8>().ok()
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub struct Binding {
 struct Secret {
     md5: String,
     sha256: String,
+    algorithms: Option<Vec<DigestAlgorithm>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -80,6 +81,7 @@ impl Registrar {
                 let s = Secret {
                     md5: digest::ha1(Algorithm::Md5, &a.extension, realm, &a.password),
                     sha256: digest::ha1(Algorithm::Sha256, &a.extension, realm, &a.password),
+                    algorithms: a.algorithms.clone(),
                 };
                 (a.extension.clone(), s)
             })
@@ -137,9 +139,20 @@ impl Registrar {
         changed
     }
 
-    fn challenge(&mut self, now: Instant, stale: bool) -> Response {
+    /// A 401 with one challenge per algorithm. The extension being registered
+    /// (the To user) may have its own list; unknown users get the default one.
+    fn challenge(&mut self, now: Instant, stale: bool, req: &Request) -> Response {
         let mut r = Response::new(401, "Unauthorized");
-        for alg in self.cfg.algorithms.clone() {
+        let user = req
+            .headers
+            .get("To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|n| n.uri.user);
+        let algorithms = user
+            .and_then(|u| self.secrets.get(&u))
+            .and_then(|s| s.algorithms.clone())
+            .unwrap_or_else(|| self.cfg.algorithms.clone());
+        for alg in algorithms {
             let alg = match alg {
                 DigestAlgorithm::Md5 => Algorithm::Md5,
                 DigestAlgorithm::Sha256 => Algorithm::Sha256,
@@ -202,12 +215,15 @@ impl Registrar {
             .filter_map(|v| Credentials::parse(v).ok())
             .collect();
         let Some(creds) = creds.into_iter().find(|c| c.realm == self.realm) else {
-            return Err((self.challenge(now, false), "no credentials for our realm"));
+            return Err((
+                self.challenge(now, false, req),
+                "no credentials for our realm",
+            ));
         };
         let nonce = self.nonces.check(now, &creds);
         if matches!(nonce, NonceCheck::Invalid | NonceCheck::Replay) {
             self.record_failure(now, ip);
-            return Err((self.challenge(now, false), "invalid or replayed nonce"));
+            return Err((self.challenge(now, false, req), "invalid or replayed nonce"));
         }
         let known = self.secrets.get(&creds.username);
         let ha1 = match (known, creds.algorithm) {
@@ -220,11 +236,11 @@ impl Registrar {
         if !ok {
             self.record_failure(now, ip);
             // Unknown user and wrong password get the same fresh challenge (no enumeration).
-            return Err((self.challenge(now, false), "wrong credentials"));
+            return Err((self.challenge(now, false, req), "wrong credentials"));
         }
         if nonce == NonceCheck::Stale {
             // Right password, old nonce: RFC 7616 §3.3 says retry with stale=true.
-            return Err((self.challenge(now, true), "stale nonce"));
+            return Err((self.challenge(now, true, req), "stale nonce"));
         }
         self.failures.remove(&ip);
         Ok(creds.username)

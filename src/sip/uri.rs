@@ -73,15 +73,15 @@ impl Uri {
         {
             return Err(UriError::Malformed);
         }
-        let (rest, headers) = match rest.split_once('?') {
-            Some((r, h)) => (r, Some(h.to_string())),
-            None => (rest, None),
-        };
-        // The user part may itself contain ';' (user parameters, RFC 3261 §19.1.1),
-        // so split userinfo at the last '@' first.
+        // The user part may contain ';' and '?' (RFC 3261 §25.1 `user-unreserved`),
+        // so split userinfo at the last '@' first, then headers at the first '?' after it.
         let (userinfo, hostpart) = match rest.rfind('@') {
             Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
             None => (None, rest),
+        };
+        let (hostpart, headers) = match hostpart.split_once('?') {
+            Some((r, h)) => (r, Some(h.to_string())),
+            None => (hostpart, None),
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {

@@ -2,6 +2,8 @@
 //! loopback with free ports and a private `var/`, and finds third-party peers.
 #![allow(dead_code)]
 
+pub mod audio;
+
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -5,7 +5,7 @@ use crate::sip::parse::parse_datagram;
 use crate::sip::transport::Transport;
 
 fn agents() -> Vec<AgentConfig> {
-    ["1001", "1002"]
+    ["1001", "1002", "1003"]
         .iter()
         .map(|e| AgentConfig {
             extension: e.to_string(),
@@ -13,6 +13,7 @@ fn agents() -> Vec<AgentConfig> {
             password: format!("secret{e}"),
             skills: Default::default(),
             languages: vec![],
+            algorithms: (*e == "1003").then(|| vec![DigestAlgorithm::Md5]),
         })
         .collect()
 }
@@ -125,6 +126,16 @@ fn challenge_offers_md5_and_sha256() {
     assert!(algs
         .iter()
         .all(|a| a.contains("qop=\"auth\"") && a.contains("realm=\"switchboard\"")));
+}
+
+#[test]
+fn an_extension_may_have_its_own_challenges() {
+    let t0 = Instant::now();
+    let mut r = registrar(t0);
+    let out = r.handle(t0, &register("1003", 1, "<sip:1003@h>", None), peer());
+    let algs: Vec<_> = out.response.headers.get_all("WWW-Authenticate").collect();
+    assert_eq!(algs.len(), 1);
+    assert!(algs[0].contains("algorithm=MD5"));
 }
 
 #[test]

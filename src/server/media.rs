@@ -1,0 +1,233 @@
+//! The media task: owns the [`MediaEngine`] and every RTP socket. One shared
+//! 20 ms clock drives all streams; each socket has a small receive task.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::config::PortRange;
+use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, StreamId};
+use crate::media::prompts::Prompt;
+use crate::media::sdp::Negotiated;
+
+pub enum MediaCommand {
+    Add {
+        id: StreamId,
+        socket: StdUdpSocket,
+        media: Negotiated,
+    },
+    Update {
+        id: StreamId,
+        media: Negotiated,
+    },
+    Remove {
+        id: StreamId,
+    },
+    Play {
+        id: StreamId,
+        play: u64,
+        prompts: Vec<Arc<Prompt>>,
+        barge_in: bool,
+    },
+    Echo {
+        id: StreamId,
+        on: bool,
+    },
+}
+
+/// Hands out RTP ports from the configured range, even numbers only
+/// (RFC 3550 §11: RTP on even, RTCP on the odd port above).
+pub struct RtpPorts {
+    ip: IpAddr,
+    range: PortRange,
+    next: u16,
+}
+
+impl RtpPorts {
+    pub fn new(ip: IpAddr, range: PortRange) -> Self {
+        let first = range.first + range.first % 2;
+        RtpPorts {
+            ip,
+            range,
+            next: first,
+        }
+    }
+
+    /// Binds the next free even port, wrapping around the range once.
+    pub fn bind(&mut self) -> std::io::Result<StdUdpSocket> {
+        let span = u32::from(self.range.last - self.range.first) / 2 + 1;
+        for _ in 0..span {
+            let port = self.next;
+            self.next = if port + 2 > self.range.last {
+                self.range.first + self.range.first % 2
+            } else {
+                port + 2
+            };
+            if let Ok(s) = StdUdpSocket::bind(SocketAddr::new(self.ip, port)) {
+                s.set_nonblocking(true)?;
+                return Ok(s);
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "no free RTP port in the range",
+        ))
+    }
+}
+
+struct StreamIo {
+    socket: Arc<UdpSocket>,
+    reader: JoinHandle<()>,
+}
+
+pub fn spawn(
+    inactivity: Duration,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    stop: CancellationToken,
+) -> mpsc::UnboundedSender<MediaCommand> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(rx, events, inactivity, stop));
+    tx
+}
+
+async fn run(
+    mut commands: mpsc::UnboundedReceiver<MediaCommand>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    inactivity: Duration,
+    stop: CancellationToken,
+) {
+    let mut engine = MediaEngine::new(Instant::now(), inactivity);
+    let mut io: HashMap<StreamId, StreamIo> = HashMap::new();
+    let (rtp_tx, mut rtp_rx) = mpsc::channel::<(StreamId, SocketAddr, Vec<u8>)>(8192);
+    let mut rng_state: u64 = rand::random();
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep_until(engine.poll_timeout().into()) => engine.tick(Instant::now()),
+            Some(cmd) = commands.recv() => {
+                apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state);
+                // Commands come in bursts (a call starts: add + play); take them all.
+                while let Ok(cmd) = commands.try_recv() {
+                    apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state);
+                }
+            }
+            Some((id, from, bytes)) = rtp_rx.recv() => {
+                let now = Instant::now();
+                engine.receive(now, id, from, &bytes);
+                let mut n = 0;
+                while let Ok((id, from, bytes)) = rtp_rx.try_recv() {
+                    engine.receive(now, id, from, &bytes);
+                    n += 1;
+                    if n > 256 {
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some(out) = engine.poll_output() {
+            match out {
+                MediaOutput::Send { stream, to, bytes } => {
+                    if let Some(s) = io.get(&stream) {
+                        if let Err(e) = s.socket.try_send_to(&bytes, to) {
+                            debug!(?stream, %to, "RTP send failed: {e}");
+                        }
+                    }
+                }
+                MediaOutput::Event(ev) => {
+                    let _ = events.send(ev);
+                }
+            }
+        }
+    }
+    for (_, s) in io {
+        s.reader.abort();
+    }
+}
+
+/// xorshift64: SSRCs and initial sequence numbers only need to be unpredictable
+/// enough not to collide (RFC 3550 §8.1), not cryptographic.
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+fn apply(
+    engine: &mut MediaEngine,
+    io: &mut HashMap<StreamId, StreamIo>,
+    cmd: MediaCommand,
+    rtp_tx: &mpsc::Sender<(StreamId, SocketAddr, Vec<u8>)>,
+    rng: &mut u64,
+) {
+    let now = Instant::now();
+    match cmd {
+        MediaCommand::Add { id, socket, media } => {
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    warn!(?id, "cannot use RTP socket: {e}");
+                    return;
+                }
+            };
+            let r = next_random(rng);
+            engine.add_stream(
+                now,
+                id,
+                &media,
+                r as u32,
+                (r >> 32) as u16,
+                (r >> 48) as u32 * 160,
+            );
+            let reader = tokio::spawn(read_rtp(id, socket.clone(), rtp_tx.clone()));
+            io.insert(id, StreamIo { socket, reader });
+        }
+        MediaCommand::Update { id, media } => engine.update_stream(now, id, &media),
+        MediaCommand::Remove { id } => {
+            if let Some(s) = io.remove(&id) {
+                s.reader.abort();
+            }
+            // Dropping the sink finishes its file (recorders finalise on drop).
+            drop(engine.remove_stream(id));
+        }
+        MediaCommand::Play {
+            id,
+            play,
+            prompts,
+            barge_in,
+        } => engine.play(id, play, prompts, barge_in),
+        MediaCommand::Echo { id, on } => engine.set_echo(id, on),
+    }
+}
+
+async fn read_rtp(
+    id: StreamId,
+    socket: Arc<UdpSocket>,
+    tx: mpsc::Sender<(StreamId, SocketAddr, Vec<u8>)>,
+) {
+    let mut buf = vec![0u8; 2048];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                // A full queue means the media task is behind: drop rather than stall the socket.
+                if tx.try_send((id, from, buf[..n].to_vec())).is_err() && tx.is_closed() {
+                    return;
+                }
+            }
+            Err(e) => {
+                debug!(?id, "RTP receive error: {e}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
