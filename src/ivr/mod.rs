@@ -6,6 +6,7 @@
 //! (play, enqueue, …) the shell carries out.
 
 pub mod check;
+pub mod commands;
 pub mod flow;
 pub mod graph;
 pub mod interpreter;
