@@ -78,10 +78,20 @@ pub fn check_flows(cfg: &Config, queues: &[String], prompts: &dyn PromptCatalog)
         .collect();
     let mut flows = Vec::new();
     for f in &files {
-        match Flow::load(f) {
-            Ok(flow) => flows.push(flow),
-            Err(mut p) => problems.append(&mut p),
-        }
+        let (flow, mut p) = match std::fs::read_to_string(f) {
+            Ok(text) => Flow::compile(&text, f),
+            Err(e) => (
+                None,
+                vec![Problem {
+                    file: f.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read flow: {e}"),
+                }],
+            ),
+        };
+        problems.append(&mut p);
+        flows.extend(flow);
     }
     problems.extend(check_loaded(&FlowSet::new(flows), &names, queues, prompts));
     finish(problems)
@@ -169,7 +179,7 @@ fn check_flow(
 ) {
     let node_names = || flow.nodes.iter().map(|n| n.name.as_str());
     if flow.node(&flow.start).is_none() {
-        out.push(flow.problem(
+        out.push(flow.problem_value(
             &[Step::from("start")],
             format!(
                 "start node `{}` does not exist{}",
@@ -187,8 +197,20 @@ fn check_flow(
         for e in node.edges() {
             if let Target::Node(t) = e.target {
                 if flow.node(t).is_none() {
-                    out.push(flow.problem(
-                        &e.path,
+                    let mut p = e.path.clone();
+                    // `1: {to: x}` names the target under `to`.
+                    if matches!(node.action, Action::Menu(_))
+                        && e.label != "failure"
+                        && !e.path.is_empty()
+                    {
+                        let mut to = e.path.clone();
+                        to.push(Step::from("to"));
+                        if locate(&flow.text, &to) != locate(&flow.text, &e.path) {
+                            p = to;
+                        }
+                    }
+                    out.push(flow.problem_value(
+                        &p,
                         format!("no node `{t}` in this flow{}", suggest(t, node_names())),
                     ));
                 }
@@ -257,10 +279,14 @@ fn check_flow(
                 if !queues.iter().any(|k| *k == q.name) {
                     let mut known_q: Vec<&str> = queues.iter().map(String::as_str).collect();
                     known_q.sort_unstable();
-                    out.push(flow.problem(
-                        &at(&["queue"]),
+                    let mut qp = at(&["queue", "name"]);
+                    if locate(&flow.text, &qp) == locate(&flow.text, &at(&["queue"])) {
+                        qp = at(&["queue"]);
+                    }
+                    out.push(flow.problem_value(
+                        &qp,
                         format!(
-                            "no queue `{}`{} (queues: {})",
+                            "no queue `{}`{}; queues: {}",
                             q.name,
                             suggest(&q.name, queues.iter().map(String::as_str)),
                             if known_q.is_empty() {
@@ -277,7 +303,7 @@ fn check_flow(
                     Some(target) => {
                         if let Some(n) = &g.node {
                             if target.node(n).is_none() {
-                                out.push(flow.problem(
+                                out.push(flow.problem_value(
                                     &at(&["goto", "node"]),
                                     format!("no node `{n}` in flow `{fname}`"),
                                 ));
@@ -285,7 +311,7 @@ fn check_flow(
                         }
                     }
                     None if known.contains(fname) => {}
-                    None => out.push(flow.problem(
+                    None => out.push(flow.problem_value(
                         &at(&["goto", "flow"]),
                         format!(
                             "no flow `{fname}` (no file {fname}.yaml next to this one){}",
@@ -296,7 +322,7 @@ fn check_flow(
                 None => {
                     if let Some(n) = &g.node {
                         if flow.node(n).is_none() {
-                            out.push(flow.problem(
+                            out.push(flow.problem_value(
                                 &at(&["goto"]),
                                 format!("no node `{n}` in this flow{}", suggest(n, node_names())),
                             ));
@@ -308,7 +334,7 @@ fn check_flow(
         }
         // Prompts: every name in every configured language.
         for (path, list) in node.prompt_lists() {
-            for name in list {
+            for (i, name) in list.iter().enumerate() {
                 let missing: Vec<&str> = languages
                     .iter()
                     .filter(|l| !prompts.has(l, name))
@@ -316,7 +342,7 @@ fn check_flow(
                     .collect();
                 if !missing.is_empty() {
                     out.push(flow.problem(
-                        &path,
+                        &item_path(&flow.text, &path, i),
                         format!(
                             "prompt `{name}` has no recording for {}",
                             missing.join(", ")
@@ -344,6 +370,24 @@ fn check_flow(
     }
 }
 
+/// Where the `i`th prompt of a list is written: `[a, b]`, `{prompts: [a, b]}`,
+/// or the key itself for a single name.
+fn item_path(text: &str, base: &[Step], i: usize) -> Vec<Step> {
+    let parent = locate(text, base);
+    for extra in [
+        vec![Step::Index(i)],
+        vec![Step::from("prompts"), Step::Index(i)],
+        vec![Step::from("prompts")],
+    ] {
+        let mut p = base.to_vec();
+        p.extend(extra);
+        if locate(text, &p) != parent {
+            return p;
+        }
+    }
+    base.to_vec()
+}
+
 fn unknown_language(
     flow: &Flow,
     path: &[Step],
@@ -352,7 +396,7 @@ fn unknown_language(
     out: &mut Vec<Problem>,
 ) {
     if !languages.is_empty() && !languages.iter().any(|l| l == lang) {
-        out.push(flow.problem(
+        out.push(flow.problem_value(
             path,
             format!(
                 "language `{lang}` has no prompts (languages: {})",

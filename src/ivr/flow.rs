@@ -898,7 +898,7 @@ impl Node {
         let k = self.action.kind();
         let mut out: Vec<(Vec<Step>, &[String])> = Vec::new();
         match &self.action {
-            Action::Play(p) => out.push((self.at(&[k, "prompts"]), &p.prompts)),
+            Action::Play(p) => out.push((self.at(&[k]), &p.prompts)),
             Action::Menu(m) => {
                 out.push((self.at(&[k, "prompt"]), &m.prompt));
                 if let Some(s) = &m.short_prompt {
@@ -955,37 +955,48 @@ impl Flow {
 
     /// Compiles `text` as if read from `path` (the flow is named by the file stem).
     pub fn from_str_at(text: &str, path: &Path) -> Result<Flow, Vec<Problem>> {
+        match Flow::compile(text, path) {
+            (Some(flow), problems) if problems.is_empty() => Ok(flow),
+            (_, problems) => Err(problems),
+        }
+    }
+
+    /// Compiles as far as possible: the flow (when the YAML matched the
+    /// schema) even if some values were wrong, so the checker can report
+    /// graph problems in the same run, plus every problem found.
+    pub(crate) fn compile(text: &str, path: &Path) -> (Option<Flow>, Vec<Problem>) {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let dups = duplicate_keys(text, path);
-        if !dups.is_empty() {
-            return Err(dups);
-        }
-        let raw: RawFlow = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            vec![Problem {
-                file: path.to_path_buf(),
-                line,
-                column,
-                message: clean_serde_message(&e.to_string()),
-            }]
-        })?;
+        let mut problems = duplicate_keys(text, path);
+        let raw: RawFlow = match serde_yaml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = clean_serde_message(&e.to_string());
+                // Our scan already names the repeated key at its own line.
+                if problems.is_empty() || !message.contains("duplicate field") {
+                    let (line, column) = e
+                        .location()
+                        .map(|l| (l.line(), l.column()))
+                        .unwrap_or((1, 1));
+                    problems.push(Problem {
+                        file: path.to_path_buf(),
+                        line,
+                        column,
+                        message,
+                    });
+                }
+                return (None, problems);
+            }
+        };
         let mut c = Compiler {
             path,
             text,
-            problems: Vec::new(),
+            problems,
         };
         let flow = c.flow(name, raw);
-        if c.problems.is_empty() {
-            Ok(flow)
-        } else {
-            Err(c.problems)
-        }
+        (Some(flow), c.problems)
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
@@ -994,6 +1005,17 @@ impl Flow {
 
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+
+    /// A problem about the value at `path` (see [`locate_value`]).
+    pub fn problem_value(&self, path: &[Step], message: impl Into<String>) -> Problem {
+        let (line, column) = locate_value(&self.text, path);
+        Problem {
+            file: self.path.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     /// A problem located at `path` in this flow's file.
@@ -1072,6 +1094,36 @@ pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Like [`locate`], but for a path ending in a key whose value is a scalar on
+/// the same line, the position of the value: `queue: billling` points at
+/// `billling`, which is what the message is about.
+pub fn locate_value(text: &str, path: &[Step]) -> (usize, usize) {
+    let (line, col) = locate(text, path);
+    if !matches!(path.last(), Some(Step::Key(_))) {
+        return (line, col);
+    }
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return (line, col);
+    };
+    let chars: Vec<char> = l.chars().collect();
+    let mut i = col.saturating_sub(1);
+    // Skip the key (quoted or plain) up to the `:` that ends it.
+    while i < chars.len() {
+        if chars[i] == ':' && chars.get(i + 1).is_none_or(|c| c.is_whitespace()) {
+            break;
+        }
+        i += 1;
+    }
+    i += 1;
+    while i < chars.len() && chars[i] == ' ' {
+        i += 1;
+    }
+    match chars.get(i) {
+        None | Some('#') | Some('|') | Some('>') => (line, col),
+        Some(_) => (line, i + 1),
+    }
 }
 
 /// serde_yaml appends " at line L column C"; we print the position in front.
@@ -1177,6 +1229,17 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// A problem with the value at `path`.
+    fn err_v(&mut self, path: &[Step], message: impl Into<String>) {
+        let (line, column) = locate_value(self.text, path);
+        self.problems.push(Problem {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
     fn err(&mut self, path: &[Step], message: impl Into<String>) {
         let (line, column) = locate(self.text, path);
         self.problems.push(Problem {
@@ -1191,7 +1254,7 @@ impl Compiler<'_> {
         let flow_zone = raw.timezone.as_ref().and_then(|z| match schedule::zone(z) {
             Ok(tz) => Some((z.clone(), tz)),
             Err(m) => {
-                self.err(&[Step::from("timezone")], m);
+                self.err_v(&[Step::from("timezone")], m);
                 None
             }
         });
@@ -1213,14 +1276,17 @@ impl Compiler<'_> {
                     "`back` is reserved (it means the previous menu); rename this node",
                 );
             }
-            if let Some(action) = self.action(&n, rn.clone(), flow_zone.as_ref()) {
-                index.insert(n.clone(), nodes.len());
-                nodes.push(Node {
-                    name: n,
-                    action,
-                    next: rn.next.as_deref().map(Target::parse),
-                });
-            }
+            // A node with no or two actions stays in the graph as a hangup,
+            // so references to it are not reported as missing.
+            let action = self
+                .action(&n, rn.clone(), flow_zone.as_ref())
+                .unwrap_or(Action::Hangup);
+            index.insert(n.clone(), nodes.len());
+            nodes.push(Node {
+                name: n,
+                action,
+                next: rn.next.as_deref().map(Target::parse),
+            });
         }
         let start = match raw.start {
             Some(s) => s,
@@ -1247,7 +1313,7 @@ impl Compiler<'_> {
             Some(z) => match schedule::zone(z) {
                 Ok(tz) => Some((z.clone(), tz)),
                 Err(m) => {
-                    self.err(at, m);
+                    self.err_v(at, m);
                     None
                 }
             },
@@ -1259,7 +1325,7 @@ impl Compiler<'_> {
         match DigitPattern::parse(p) {
             Ok(p) => Some(p),
             Err(e) => {
-                self.err(at, format!("bad pattern `{p}`: {e}"));
+                self.err_v(at, format!("bad pattern `{p}`: {e}"));
                 None
             }
         }
@@ -1317,7 +1383,6 @@ impl Compiler<'_> {
                 return None;
             }
         }
-        let before = self.problems.len();
         let action = if let Some(RawPlay(p)) = rn.play {
             if p.prompts.0.is_empty() {
                 self.err(&at("play", &[]), "`play` needs at least one prompt");
@@ -1385,7 +1450,7 @@ impl Compiler<'_> {
                     }
                     match TimeRange::parse(r) {
                         Ok(r) => rs.push(r),
-                        Err(m) => self.err(&at("hours", &["weekly", days]), m),
+                        Err(m) => self.err_v(&at("hours", &["weekly", days]), m),
                     }
                 }
                 weekly.push((days_p, rs));
@@ -1417,7 +1482,7 @@ impl Compiler<'_> {
             Action::Language(l)
         } else if let Some(l) = rn.lookup {
             if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
-                self.err(
+                self.err_v(
                     &at("lookup", &["url"]),
                     format!("lookup url `{}` must start with http:// or https://", l.url),
                 );
@@ -1514,7 +1579,7 @@ impl Compiler<'_> {
                 format!("`next` has no effect after `{}`: {why}", action.kind()),
             );
         }
-        (self.problems.len() == before).then_some(action)
+        Some(action)
     }
 
     fn retry_prompts(
@@ -1748,13 +1813,13 @@ impl Compiler<'_> {
                 if let Some(t) = &r.time {
                     match TimeRange::parse(t) {
                         Ok(tr) => tests.push(Test::Time(tr, tz.clone())),
-                        Err(m) => self.err(&at("time"), m),
+                        Err(m) => self.err_v(&at("time"), m),
                     }
                 }
                 if let Some(d) = &r.days {
                     match Days::parse(d) {
                         Ok(d) => tests.push(Test::Days(d, tz)),
-                        Err(m) => self.err(&at("days"), m),
+                        Err(m) => self.err_v(&at("days"), m),
                     }
                 }
             } else if r.zone.is_some() {
