@@ -246,6 +246,9 @@ pub struct Session {
     next_play: u64,
     next_lookup: u64,
     steps: u32,
+    /// The node to enter next. Transitions go through this trampoline rather
+    /// than recursion, so a long chain of instant nodes cannot overflow the stack.
+    jump: Option<(Arc<Flow>, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -287,6 +290,7 @@ impl Session {
             next_play: 1,
             next_lookup: 1,
             steps: 0,
+            jump: None,
         })
     }
 
@@ -380,7 +384,18 @@ impl Session {
                 }
             }
         }
+        self.run(now);
         self.drain_typeahead(now);
+    }
+
+    /// Enters nodes until one waits or the call leaves the flow.
+    fn run(&mut self, now: Instant) {
+        while let Some((flow, idx)) = self.jump.take() {
+            if matches!(self.wait, Wait::Done) {
+                break;
+            }
+            self.enter(now, flow, idx);
+        }
     }
 
     // -- helpers ----------------------------------------------------------
@@ -504,7 +519,7 @@ impl Session {
             },
             Target::Back => self.back_target(),
         };
-        self.enter(now, flow, idx);
+        self.jump = Some((flow, idx));
     }
 
     /// The last menu before the current node (see docs/ivr.md, `back`).
@@ -528,7 +543,7 @@ impl Session {
         }
     }
 
-    /// Runs nodes from `idx` until one waits or the call leaves the flow.
+    /// Runs node `idx`; a transition it makes is left in `self.jump`.
     fn enter(&mut self, now: Instant, flow: Arc<Flow>, idx: usize) {
         self.flow = flow;
         self.node = idx;
@@ -683,7 +698,7 @@ impl Session {
                 };
                 let node_name = g.node.clone().unwrap_or_else(|| target_flow.start.clone());
                 match target_flow.node_index(&node_name) {
-                    Some(i) => self.enter(now, target_flow, i),
+                    Some(i) => self.jump = Some((target_flow, i)),
                     None => self.fail(format!(
                         "no node `{node_name}` in flow {}",
                         target_flow.name
@@ -825,6 +840,7 @@ impl Session {
             };
             self.steps = 0;
             self.input_digit(now, d);
+            self.run(now);
         }
     }
 
