@@ -177,7 +177,7 @@ macro_rules! short_or_map {
                         Ok($short)
                     }
                     fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<$ty, A::Error> {
-                        $ty::from_seq(s)
+                        $ty::from_seq(s, $expect)
                     }
                     fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<$ty, A::Error> {
                         <$ty>::from_map(m)
@@ -191,11 +191,8 @@ macro_rules! short_or_map {
 
 /// Default for types with no list form.
 trait NoSeq: Sized {
-    fn from_seq<'de, A: SeqAccess<'de>>(_s: A) -> Result<Self, A::Error> {
-        Err(de::Error::invalid_type(
-            de::Unexpected::Seq,
-            &"a string or a map",
-        ))
+    fn from_seq<'de, A: SeqAccess<'de>>(_s: A, expect: &'static str) -> Result<Self, A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &expect))
     }
 }
 
@@ -211,7 +208,7 @@ pub(crate) struct RawPlayMap {
 pub(crate) struct RawPlay(pub RawPlayMap);
 
 impl RawPlay {
-    fn from_seq<'de, A: SeqAccess<'de>>(s: A) -> Result<Self, A::Error> {
+    fn from_seq<'de, A: SeqAccess<'de>>(s: A, _expect: &'static str) -> Result<Self, A::Error> {
         let prompts = PromptList::deserialize(de::value::SeqAccessDeserializer::new(s))?;
         Ok(RawPlay(RawPlayMap {
             prompts,
@@ -990,6 +987,11 @@ impl Flow {
                 return (None, problems);
             }
         };
+        if !problems.is_empty() {
+            // With a repeated node or option the graph is ambiguous; graph
+            // checks would only add noise until the duplicate is fixed.
+            return (None, problems);
+        }
         let mut c = Compiler {
             path,
             text,
@@ -1126,12 +1128,29 @@ pub fn locate_value(text: &str, path: &[Step]) -> (usize, usize) {
     }
 }
 
-/// serde_yaml appends " at line L column C"; we print the position in front.
+/// serde_yaml appends " at line L column C" (libyaml messages carry a second
+/// one inside); we print the position in front, so drop every such phrase.
 pub(crate) fn clean_serde_message(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(" at line ") {
+        let after = &rest[i + " at line ".len()..];
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let n = digits(after);
+        let tail = &after[n..];
+        match tail.strip_prefix(" column ") {
+            Some(c) if n > 0 && digits(c) > 0 => {
+                out.push_str(&rest[..i]);
+                rest = &c[digits(c)..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 1]);
+                rest = &rest[i + 1..];
+            }
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 /// Reports each repeated key of any mapping at the repeat, with the line of
@@ -1840,5 +1859,79 @@ impl Compiler<'_> {
             rules,
             else_: b.else_.as_deref().map(Target::parse),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_positions_are_removed_from_messages() {
+        assert_eq!(
+            clean_serde_message("did not find expected key at line 5 column 4, while parsing a block mapping at line 3 column 5"),
+            "did not find expected key, while parsing a block mapping"
+        );
+        assert_eq!(clean_serde_message("x at line y"), "x at line y");
+    }
+
+    #[test]
+    fn short_and_long_forms_are_equivalent() {
+        let short = "nodes:\n  q:\n    queue: billing\n";
+        let long = "nodes:\n  q:\n    queue: { name: billing, priority: 0 }\n";
+        for text in [short, long] {
+            let f = Flow::from_str_at(text, Path::new("f.yaml")).expect("flow");
+            match &f.nodes[0].action {
+                Action::Queue(q) => assert_eq!((q.name.as_str(), q.priority), ("billing", 0)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            Flow::from_str_at(short, Path::new("f.yaml"))
+                .expect("flow")
+                .start,
+            "q"
+        );
+    }
+
+    #[test]
+    fn value_positions_skip_the_key() {
+        let text = "a:\n  b: value # c\n  \"k:x\": v\n  d:\n    - 1\n";
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("b")]),
+            (2, 6)
+        );
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("k:x")]),
+            (3, 10)
+        );
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("d")]),
+            (4, 3)
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_located() {
+        let e = Flow::from_str_at("nodes:\n  q:\n    queue: [a]\n", Path::new("f.yaml"))
+            .expect_err("a list is not a queue");
+        assert_eq!((e[0].line, e[0].column), (3, 12));
+        assert!(
+            e[0].message
+                .contains("a queue name or {name, priority, skills}"),
+            "{}",
+            e[0].message
+        );
+        let e = Flow::from_str_at(
+            "nodes:\n  q:\n    queue: {name: a, prio: 1}\n",
+            Path::new("f.yaml"),
+        )
+        .expect_err("unknown key");
+        assert_eq!(
+            e[0].message,
+            "nodes.q.queue: unknown field `prio`, expected one of `name`, `priority`, `skills`"
+        );
+        let e = Flow::from_str_at("nodes: {}\n", Path::new("f.yaml")).expect_err("empty");
+        assert_eq!(e[0].message, "a flow needs at least one node");
     }
 }
