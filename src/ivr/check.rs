@@ -266,37 +266,36 @@ fn check_flow(
                     out,
                 );
             }
-            Action::Branch(b) => {
-                if b.else_.is_none() && node.next.is_none() {
-                    out.push(flow.problem(
-                        &at(&["branch"]),
-                        format!("branch `{}` has no `else`: say where the call goes when no rule matches", node.name),
-                    ));
-                }
+            Action::Branch(b) if b.else_.is_none() && node.next.is_none() => {
+                out.push(flow.problem(
+                    &at(&["branch"]),
+                    format!(
+                        "branch `{}` has no `else`: say where the call goes when no rule matches",
+                        node.name
+                    ),
+                ));
             }
             Action::Language(l) => unknown_language(flow, &at(&["language"]), l, languages, out),
-            Action::Queue(q) => {
-                if !queues.iter().any(|k| *k == q.name) {
-                    let mut known_q: Vec<&str> = queues.iter().map(String::as_str).collect();
-                    known_q.sort_unstable();
-                    let mut qp = at(&["queue", "name"]);
-                    if locate(&flow.text, &qp) == locate(&flow.text, &at(&["queue"])) {
-                        qp = at(&["queue"]);
-                    }
-                    out.push(flow.problem_value(
-                        &qp,
-                        format!(
-                            "no queue `{}`{}; queues: {}",
-                            q.name,
-                            suggest(&q.name, queues.iter().map(String::as_str)),
-                            if known_q.is_empty() {
-                                "none".to_string()
-                            } else {
-                                known_q.join(", ")
-                            }
-                        ),
-                    ));
+            Action::Queue(q) if !queues.contains(&q.name) => {
+                let mut known_q: Vec<&str> = queues.iter().map(String::as_str).collect();
+                known_q.sort_unstable();
+                let mut qp = at(&["queue", "name"]);
+                if locate(&flow.text, &qp) == locate(&flow.text, &at(&["queue"])) {
+                    qp = at(&["queue"]);
                 }
+                out.push(flow.problem_value(
+                    &qp,
+                    format!(
+                        "no queue `{}`{}; queues: {}",
+                        q.name,
+                        suggest(&q.name, queues.iter().map(String::as_str)),
+                        if known_q.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known_q.join(", ")
+                        }
+                    ),
+                ));
             }
             Action::Goto(g) => match &g.flow {
                 Some(fname) => match set.get(fname) {

@@ -350,7 +350,7 @@ impl Session {
             IvrInput::Start => {
                 if matches!(self.wait, Wait::NotStarted) {
                     let start = self.flow.start.clone();
-                    self.go(now, &Target::Node(start));
+                    self.go(&Target::Node(start));
                 }
             }
             IvrInput::PlayFinished { play, .. } => self.play_finished(now, play),
@@ -361,7 +361,7 @@ impl Session {
             }
             IvrInput::LookupResult { id, body } => {
                 if matches!(self.wait, Wait::Lookup { id: w, .. } if w == id) {
-                    self.lookup_done(now, body);
+                    self.lookup_done(body);
                 }
             }
             IvrInput::RecordingFinished { path, duration } => {
@@ -375,7 +375,7 @@ impl Session {
                         path,
                         duration,
                     });
-                    self.next_or_hangup(now);
+                    self.next_or_hangup();
                 }
             }
             IvrInput::Timeout => {
@@ -504,14 +504,14 @@ impl Session {
 
     // -- moving between nodes ----------------------------------------------
 
-    fn next_or_hangup(&mut self, now: Instant) {
+    fn next_or_hangup(&mut self) {
         match self.current().and_then(|n| n.next.clone()) {
-            Some(t) => self.go(now, &t),
+            Some(t) => self.go(&t),
             None => self.finish(IvrAction::Hangup),
         }
     }
 
-    fn go(&mut self, now: Instant, target: &Target) {
+    fn go(&mut self, target: &Target) {
         let (flow, idx) = match target {
             Target::Node(name) => match self.flow.node_index(name) {
                 Some(i) => (self.flow.clone(), i),
@@ -563,11 +563,11 @@ impl Session {
             node: node.name.clone(),
         });
         match &node.action {
-            Action::Play(p) => self.start_play(now, &p.prompts, p.barge_in),
+            Action::Play(p) => self.start_play(&p.prompts, p.barge_in),
             Action::Say(s) => {
                 let value = self.vars.get(&s.var).cloned().unwrap_or_default();
                 let prompts = say::prompts(&value, s.as_, &self.language);
-                self.start_play(now, &prompts, s.barge_in);
+                self.start_play(&prompts, s.barge_in);
             }
             Action::Menu(m) => {
                 if !self
@@ -594,7 +594,7 @@ impl Session {
                     let value = self.expand(v, false, false, false);
                     self.set_var(k, value, false);
                 }
-                self.next_or_hangup(now);
+                self.next_or_hangup();
             }
             Action::Branch(b) => {
                 let wall = self.wall_time_ms(now);
@@ -615,7 +615,7 @@ impl Session {
                     outcome,
                 });
                 match target {
-                    Some(t) => self.go(now, &t),
+                    Some(t) => self.go(&t),
                     None => self.finish(IvrAction::Hangup),
                 }
             }
@@ -626,11 +626,11 @@ impl Session {
                     outcome: if open { "open" } else { "closed" }.to_string(),
                 });
                 let t = if open { &h.open } else { &h.closed };
-                self.go(now, t);
+                self.go(t);
             }
             Action::Language(l) => {
                 self.set_language(l);
-                self.next_or_hangup(now);
+                self.next_or_hangup();
             }
             Action::Lookup(l) => {
                 let id = self.next_lookup;
@@ -708,14 +708,14 @@ impl Session {
         }
     }
 
-    fn start_play(&mut self, now: Instant, prompts: &[String], barge_in: bool) {
+    fn start_play(&mut self, prompts: &[String], barge_in: bool) {
         if barge_in && !self.pending.is_empty() {
             // Keys typed ahead skip a prompt that could be interrupted anyway.
-            return self.next_or_hangup(now);
+            return self.next_or_hangup();
         }
         self.pending.clear();
         if prompts.is_empty() {
-            return self.next_or_hangup(now);
+            return self.next_or_hangup();
         }
         let play = self.play(prompts, barge_in);
         self.wait = Wait::Play { play, barge_in };
@@ -775,7 +775,7 @@ impl Session {
 
     fn play_finished(&mut self, now: Instant, play: u64) {
         match &mut self.wait {
-            Wait::Play { play: p, .. } if *p == play => self.next_or_hangup(now),
+            Wait::Play { play: p, .. } if *p == play => self.next_or_hangup(),
             Wait::Greeting { play: p } if *p == play => self.start_recording(),
             Wait::Menu(i) | Wait::Collect(i) if i.playing == Some(play) => {
                 i.playing = None;
@@ -797,7 +797,7 @@ impl Session {
             Wait::Play { barge_in: true, .. } => {
                 self.actions.push_back(IvrAction::StopPlay);
                 self.pending.push_back(d);
-                self.next_or_hangup(now);
+                self.next_or_hangup();
             }
             Wait::Play {
                 barge_in: false, ..
@@ -859,7 +859,7 @@ impl Session {
                     .iter()
                     .any(|o| o.key.len() > buf.len() && o.key.starts_with(&buf));
                 match (exact, longer) {
-                    (Some(o), false) => self.select(now, node, o),
+                    (Some(o), false) => self.select(node, o),
                     (_, true) => i.deadline = Some(now + m.inter_digit_timeout),
                     (None, false) => self.retry(now, RetryReason::Invalid(buf)),
                 }
@@ -879,7 +879,7 @@ impl Session {
         }
     }
 
-    fn select(&mut self, now: Instant, node: &Node, o: &super::flow::MenuOption) {
+    fn select(&mut self, node: &Node, o: &super::flow::MenuOption) {
         self.trail(TrailEntry::Key {
             node: node.name.clone(),
             key: o.key.clone(),
@@ -891,7 +891,7 @@ impl Session {
             let value = self.expand(v, false, false, false);
             self.set_var(k, value, false);
         }
-        self.go(now, &o.to);
+        self.go(&o.to);
     }
 
     fn collected(&mut self, now: Instant) {
@@ -916,7 +916,7 @@ impl Session {
                 key: shown,
             });
             self.set_var(&c.into, value, c.sensitive);
-            self.next_or_hangup(now);
+            self.next_or_hangup();
         } else {
             self.retry(now, RetryReason::Invalid(shown));
         }
@@ -932,7 +932,7 @@ impl Session {
                 }
                 let buf = i.buf.clone();
                 match (node, m.options.iter().find(|o| o.key == buf)) {
-                    (Some(n), Some(o)) => self.select(now, n, o),
+                    (Some(n), Some(o)) => self.select(n, o),
                     _ => self.retry(now, RetryReason::Invalid(buf)),
                 }
             }
@@ -943,7 +943,7 @@ impl Session {
                     self.collected(now)
                 }
             }
-            (Wait::Lookup { .. }, _) => self.lookup_done(now, None),
+            (Wait::Lookup { .. }, _) => self.lookup_done(None),
             _ => {}
         }
     }
@@ -1002,7 +1002,7 @@ impl Session {
                 node: node.name.clone(),
             });
             return match on_failure {
-                Some(t) => self.go(now, &t),
+                Some(t) => self.go(&t),
                 None => self.finish(IvrAction::Hangup),
             };
         }
@@ -1016,7 +1016,7 @@ impl Session {
         }
     }
 
-    fn lookup_done(&mut self, now: Instant, body: Option<serde_json::Value>) {
+    fn lookup_done(&mut self, body: Option<serde_json::Value>) {
         let flow = self.flow.clone();
         let Some(node) = flow.nodes.get(self.node) else {
             return;
@@ -1035,10 +1035,10 @@ impl Session {
                         self.set_var(var, v, false);
                     }
                 }
-                self.next_or_hangup(now);
+                self.next_or_hangup();
             }
             None => match l.on_error.clone().or_else(|| node.next.clone()) {
-                Some(t) => self.go(now, &t),
+                Some(t) => self.go(&t),
                 None => self.finish(IvrAction::Hangup),
             },
         }

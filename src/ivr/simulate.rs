@@ -253,11 +253,7 @@ fn fmt_secs(d: Duration) -> String {
 }
 
 fn fmt_dur(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
+    humantime::format_duration(d).to_string()
 }
 
 impl Sim<'_> {
