@@ -1935,3 +1935,51 @@ mod tests {
         assert_eq!(e[0].message, "a flow needs at least one node");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DEMO: &str = include_str!("../../ivr-flows/support.yaml");
+
+    proptest! {
+        #[test]
+        fn any_text_loads_or_fails_without_panicking(text in "\\PC{0,200}") {
+            let _ = Flow::compile(&text, Path::new("x.yaml"));
+        }
+
+        /// Damaged versions of the demo (a line dropped, a character changed)
+        /// give problems with real positions, never a panic.
+        #[test]
+        fn damaged_demo_flows_report_positions(drop in 0usize..120, at in 0usize..4000, c in "[ :a-z0-9{}\\[\\]#*-]") {
+            let mut lines: Vec<&str> = DEMO.lines().collect();
+            if drop < lines.len() {
+                lines.remove(drop);
+            }
+            let mut text = lines.join("\n");
+            let at = at.min(text.len());
+            if text.is_char_boundary(at) {
+                text.insert_str(at, &c);
+            }
+            let (flow, mut problems) = Flow::compile(&text, Path::new("x.yaml"));
+            if let Some(flow) = flow {
+                struct All;
+                impl crate::ivr::PromptCatalog for All {
+                    fn has(&self, _: &str, name: &str) -> bool {
+                        name != "goodbye"
+                    }
+                    fn languages(&self) -> Vec<String> {
+                        vec!["en".into()]
+                    }
+                }
+                problems.extend(crate::ivr::check_set(&FlowSet::new([flow]), &[], &All));
+            }
+            let n = text.lines().count().max(1);
+            for p in problems {
+                prop_assert!(p.line >= 1 && p.line <= n + 1, "{p}");
+                prop_assert!(p.column >= 1);
+            }
+        }
+    }
+}

@@ -818,3 +818,51 @@ fn unknown_flow_and_odd_keys() {
     assert_eq!(t.digit('A'), vec![]);
     assert_eq!(t.input(IvrInput::Start), vec![], "started once");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn input() -> impl Strategy<Value = (u64, IvrInput)> {
+        let digit = prop::sample::select(vec!['0', '1', '2', '3', '7', '9', '#', '*', 'x']);
+        (
+            0u64..8_000,
+            prop_oneof![
+                Just(IvrInput::Start),
+                digit.prop_map(IvrInput::Digit),
+                Just(IvrInput::Timeout),
+                (0u64..8).prop_map(|play| IvrInput::PlayFinished {
+                    play,
+                    interrupted: false
+                }),
+                (0u64..3, any::<bool>()).prop_map(|(id, ok)| IvrInput::LookupResult {
+                    id,
+                    body: ok.then(|| serde_json::json!({"customer": {"tier": "gold"}}))
+                }),
+                Just(IvrInput::RecordingFinished {
+                    path: "x.wav".into(),
+                    duration: Duration::from_secs(1)
+                }),
+            ],
+        )
+    }
+
+    proptest! {
+        /// Whatever the shell sends, in any order, the session neither panics
+        /// nor loops, and once done it stays done.
+        #[test]
+        fn any_input_sequence_is_safe(inputs in prop::collection::vec(input(), 0..60), which in 0usize..3) {
+            let yaml = [MENU, COLLECT, LOOKUP][which];
+            let mut t = T::new(yaml);
+            for (ms, i) in inputs {
+                t.advance(Duration::from_millis(ms));
+                let was_done = t.s.is_done();
+                let out = t.input(i);
+                prop_assert!(out.len() < 50);
+                if was_done {
+                    prop_assert!(out.is_empty());
+                }
+            }
+        }
+    }
+}
