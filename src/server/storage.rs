@@ -28,16 +28,23 @@ impl StorageThread {
         let handle = std::thread::Builder::new()
             .name("storage".into())
             .spawn(move || {
-                for cmd in rx {
-                    match cmd {
-                        StoreCommand::Bindings {
-                            extension,
-                            bindings,
-                        } => {
-                            if let Err(e) = store.replace(&extension, &bindings) {
-                                tracing::error!(%extension, "cannot store registrations: {e}");
+                // Take everything queued and write it in one transaction: under a
+                // registration storm most changes are refreshes of the same extensions.
+                while let Ok(first) = rx.recv() {
+                    let mut latest: std::collections::BTreeMap<String, Vec<StoredBinding>> =
+                        Default::default();
+                    for cmd in std::iter::once(first).chain(rx.try_iter()) {
+                        match cmd {
+                            StoreCommand::Bindings {
+                                extension,
+                                bindings,
+                            } => {
+                                latest.insert(extension, bindings);
                             }
                         }
+                    }
+                    if let Err(e) = store.replace_many(&latest) {
+                        tracing::error!("cannot store registrations: {e}");
                     }
                 }
             })?;

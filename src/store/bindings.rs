@@ -72,29 +72,38 @@ impl BindingStore {
 
     /// Replaces every binding of `extension` in one transaction.
     pub fn replace(&mut self, extension: &str, bindings: &[StoredBinding]) -> rusqlite::Result<()> {
+        let one = std::iter::once((extension.to_string(), bindings.to_vec())).collect();
+        self.replace_many(&one)
+    }
+
+    /// Replaces the bindings of several extensions in one transaction.
+    pub fn replace_many(
+        &mut self,
+        all: &std::collections::BTreeMap<String, Vec<StoredBinding>>,
+    ) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM bindings WHERE extension = ?1",
-            params![extension],
-        )?;
         {
+            let mut del = tx.prepare_cached("DELETE FROM bindings WHERE extension = ?1")?;
             let mut ins = tx.prepare_cached(
                 "INSERT INTO bindings (extension, contact, expires_unix, call_id, cseq, q, transport, source, instance, user_agent)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            for b in bindings {
-                ins.execute(params![
-                    extension,
-                    b.contact,
-                    b.expires_unix,
-                    b.call_id,
-                    b.cseq,
-                    b.q,
-                    b.source.transport.as_str(),
-                    b.source.addr.to_string(),
-                    b.instance,
-                    b.user_agent
-                ])?;
+            for (extension, bindings) in all {
+                del.execute(params![extension])?;
+                for b in bindings {
+                    ins.execute(params![
+                        extension,
+                        b.contact,
+                        b.expires_unix,
+                        b.call_id,
+                        b.cseq,
+                        b.q,
+                        b.source.transport.as_str(),
+                        b.source.addr.to_string(),
+                        b.instance,
+                        b.user_agent
+                    ])?;
+                }
             }
         }
         tx.commit()

@@ -37,6 +37,8 @@ pub struct Server {
     pub sip: SocketAddr,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
+    config: PathBuf,
+    extra: Vec<String>,
 }
 
 impl Server {
@@ -73,28 +75,49 @@ impl Server {
     pub fn start_in(dir: tempfile::TempDir, config: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let sip: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let var = dir.path().join("var");
         let log = dir.path().join("switchboard.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let child = Self::spawn(config, sip, &dir.path().join("var"), &extra, &log);
+        Server {
+            child,
+            sip,
+            dir,
+            log,
+            config: config.to_path_buf(),
+            extra,
+        }
+    }
+
+    fn spawn(config: &Path, sip: SocketAddr, var: &Path, extra: &[String], log: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("serve")
             .arg("--config")
             .arg(config)
             .arg("--sip-listen")
             .arg(sip.to_string())
             .arg("--var-dir")
-            .arg(&var)
+            .arg(var)
             .args(extra)
             .env("SWITCHBOARD_LOG", "debug")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(log)
             .spawn()
-            .expect("start switchboard");
-        Server {
-            child,
-            sip,
-            dir,
-            log,
-        }
+            .expect("start switchboard")
+    }
+
+    /// Kills the server (SIGKILL: nothing gets a chance to flush) and starts it
+    /// again on the same port, configuration and `var/`; the log continues.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let var = self.dir.path().join("var");
+        self.child = Self::spawn(&self.config, self.sip, &var, &self.extra, &self.log);
+        self.wait_ready();
     }
 
     /// Waits until the server answers an OPTIONS over UDP (at most 20 s).
