@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod ivr;
 pub mod logging;
 pub mod media;
 pub mod server;
