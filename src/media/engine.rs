@@ -60,6 +60,12 @@ pub enum MediaEvent {
     },
     /// No RTP from the far end for the configured time: the call is dead.
     Inactive { stream: StreamId },
+    /// A recording ended (`#`, silence or its maximum length); the file is complete.
+    RecordingFinished {
+        stream: StreamId,
+        path: std::path::PathBuf,
+        duration: Duration,
+    },
 }
 
 #[derive(Debug)]

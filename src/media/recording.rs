@@ -2,6 +2,9 @@
 //! [`AudioSink`]. Mono keeps what the far end says (voicemail); stereo puts the
 //! far end on the left and what we send on the right (a whole conversation).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use tracing::warn;
 
 use super::engine::{AudioSink, SAMPLES_PER_FRAME};
@@ -16,15 +19,52 @@ pub struct RecordingSink {
     rec: Option<Recorder>,
     stereo: bool,
     sent: Vec<i16>,
+    voice: Arc<VoiceMeter>,
 }
+
+/// What the far end said so far, readable from outside the engine (the media
+/// task ends a voicemail after a stretch of silence).
+#[derive(Debug, Default)]
+pub struct VoiceMeter {
+    /// Samples received.
+    pub heard: AtomicU64,
+    /// `heard` at the end of the last frame loud enough to be speech.
+    pub last_voice: AtomicU64,
+}
+
+impl VoiceMeter {
+    /// Samples since the caller last spoke.
+    pub fn silent_for(&self) -> u64 {
+        self.heard
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.last_voice.load(Ordering::Relaxed))
+    }
+}
+
+/// Speech threshold: frames below about -40 dBFS RMS count as silence.
+const VOICE_RMS: f64 = 330.0;
 
 impl RecordingSink {
     pub fn mono(rec: Recorder) -> Self {
-        RecordingSink { rec: Some(rec), stereo: false, sent: Vec::new() }
+        RecordingSink {
+            rec: Some(rec),
+            stereo: false,
+            sent: Vec::new(),
+            voice: Arc::default(),
+        }
     }
 
     pub fn stereo(rec: Recorder) -> Self {
-        RecordingSink { rec: Some(rec), stereo: true, sent: Vec::new() }
+        RecordingSink {
+            rec: Some(rec),
+            stereo: true,
+            sent: Vec::new(),
+            voice: Arc::default(),
+        }
+    }
+
+    pub fn meter(&self) -> Arc<VoiceMeter> {
+        self.voice.clone()
     }
 
     fn fail(&mut self, e: impl std::fmt::Display) {
@@ -37,6 +77,16 @@ impl RecordingSink {
 
 impl AudioSink for RecordingSink {
     fn received(&mut self, pcm: &[i16]) {
+        let heard = self
+            .voice
+            .heard
+            .fetch_add(pcm.len() as u64, Ordering::Relaxed)
+            + pcm.len() as u64;
+        let energy =
+            pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64;
+        if energy.sqrt() >= VOICE_RMS {
+            self.voice.last_voice.store(heard, Ordering::Relaxed);
+        }
         let Some(rec) = self.rec.as_mut() else { return };
         let result = if self.stereo {
             let n = pcm.len().min(self.sent.len());
@@ -89,7 +139,11 @@ mod tests {
             s.sent(&[5; 160]);
             s.received(&[200; 160]);
         }
-        let got: Vec<i16> = hound::WavReader::open(&mono).unwrap().samples::<i16>().map(|x| x.unwrap()).collect();
+        let got: Vec<i16> = hound::WavReader::open(&mono)
+            .unwrap()
+            .samples::<i16>()
+            .map(|x| x.unwrap())
+            .collect();
         assert_eq!(got.len(), 320);
         assert_eq!((got[0], got[319]), (100, 200));
 
@@ -103,6 +157,22 @@ mod tests {
         assert_eq!(r.spec().channels, 2);
         let got: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
         assert_eq!(&got[..4], &[3, 7, 3, 7]);
+    }
+
+    #[test]
+    fn the_meter_tells_speech_from_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = RecordingSink::mono(Recorder::mono(dir.path().join("m.wav"), 8000).unwrap());
+        let meter = s.meter();
+        let speech: Vec<i16> = (0..160)
+            .map(|n| if n % 2 == 0 { 3000 } else { -3000 })
+            .collect();
+        s.received(&speech);
+        assert_eq!(meter.silent_for(), 0);
+        for _ in 0..10 {
+            s.received(&[20; 160]); // line noise, not speech
+        }
+        assert_eq!(meter.silent_for(), 1600);
     }
 
     #[test]

@@ -1,19 +1,30 @@
 //! What each call does once answered: the glue between SIP sessions, the
-//! media task and the service a number offers (echo test, IVR flow).
+//! media task and the service a number offers — the echo test, or an IVR flow
+//! run by the sans-IO [`ivr::Session`](crate::ivr::interpreter::Session).
+//!
+//! A caller's key press arrives here as a media event (RFC 4733, in-band) or a
+//! call event (SIP INFO) and goes to the call's IVR session as `IvrInput::Digit`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn};
 
+use super::lookup;
 use super::media::{MediaCommand, RtpPorts};
 use crate::config::NumberConfig;
-use crate::media::engine::{MediaEvent, StreamId};
+use crate::ivr::flow::FlowSet;
+use crate::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session};
+use crate::media::engine::{DigitSource, MediaEvent, StreamId};
 use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::{CallEvent, CallRef};
+
+/// Play ids of our own (hold music), far above the IVR's own numbering.
+const OWN_PLAYS: u64 = 1 << 48;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Service {
@@ -27,18 +38,55 @@ struct Call {
     service: Service,
     stream: StreamId,
     sip_call_id: String,
+    caller: String,
+    number: String,
     media_up: bool,
     lang: String,
     /// The prompt play whose end starts the echo.
     intro_play: Option<u64>,
+    ivr: Option<Session>,
+    /// Waiting in a queue: the hold music play to repeat.
+    holding: Option<u64>,
+}
+
+/// A lookup answer on its way back to the core task.
+pub struct LookupDone {
+    pub call: CallRef,
+    pub id: u64,
+    pub body: Option<serde_json::Value>,
+}
+
+/// Where wall-clock time comes from: the real clock, or a fixed start for
+/// demos and tests (`SWITCHBOARD_CLOCK`), advancing with the monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    base_ms: i64,
+    base: Instant,
+}
+
+impl WallClock {
+    pub fn new(start_unix_ms: i64, now: Instant) -> Self {
+        WallClock {
+            base_ms: start_unix_ms,
+            base: now,
+        }
+    }
+
+    pub fn at(&self, now: Instant) -> i64 {
+        self.base_ms + now.saturating_duration_since(self.base).as_millis() as i64
+    }
 }
 
 pub struct Calls {
     numbers: BTreeMap<String, NumberConfig>,
     prompts: Arc<PromptLibrary>,
+    flows: Arc<FlowSet>,
     default_lang: String,
     ports: RtpPorts,
     media: mpsc::UnboundedSender<MediaCommand>,
+    lookups: mpsc::UnboundedSender<LookupDone>,
+    voicemail_dir: PathBuf,
+    clock: WallClock,
     calls: HashMap<CallRef, Call>,
     by_stream: HashMap<StreamId, CallRef>,
     /// RTP sockets bound for calls whose media is not negotiated yet.
@@ -46,38 +94,67 @@ pub struct Calls {
     next_play: u64,
 }
 
+pub struct CallsConfig {
+    pub numbers: BTreeMap<String, NumberConfig>,
+    pub prompts: Arc<PromptLibrary>,
+    pub flows: Arc<FlowSet>,
+    pub default_lang: String,
+    pub ports: RtpPorts,
+    pub voicemail_dir: PathBuf,
+    pub clock: WallClock,
+}
+
 impl Calls {
     pub fn new(
-        numbers: BTreeMap<String, NumberConfig>,
-        prompts: Arc<PromptLibrary>,
-        default_lang: String,
-        ports: RtpPorts,
+        cfg: CallsConfig,
         media: mpsc::UnboundedSender<MediaCommand>,
+        lookups: mpsc::UnboundedSender<LookupDone>,
     ) -> Self {
         Calls {
-            numbers,
-            prompts,
-            default_lang,
-            ports,
+            numbers: cfg.numbers,
+            prompts: cfg.prompts,
+            flows: cfg.flows,
+            default_lang: cfg.default_lang,
+            ports: cfg.ports,
             media,
+            lookups,
+            voicemail_dir: cfg.voicemail_dir,
+            clock: cfg.clock,
             calls: HashMap::new(),
             by_stream: HashMap::new(),
             pending_sockets: HashMap::new(),
-            next_play: 1,
+            next_play: OWN_PLAYS,
         }
     }
 
-    fn play(&mut self, call: CallRef, names: &[&str], barge_in: bool) -> Option<u64> {
+    /// New flows and prompts for calls that start from now on; calls in
+    /// progress keep the flows (and the prompts being played) they have.
+    pub fn reload(&mut self, flows: Arc<FlowSet>, prompts: Arc<PromptLibrary>) {
+        self.flows = flows;
+        self.prompts = prompts;
+    }
+
+    /// Plays prompts by name in the call's language; returns the play id.
+    fn play_names(
+        &mut self,
+        call: CallRef,
+        names: &[&str],
+        lang: &str,
+        barge_in: bool,
+        play: Option<u64>,
+    ) -> Option<u64> {
         let c = self.calls.get(&call)?;
         let prompts: Vec<_> = names
             .iter()
-            .filter_map(|n| self.prompts.get(&c.lang, n))
+            .filter_map(|n| self.prompts.get(lang, n))
             .collect();
         if prompts.len() != names.len() {
-            warn!(%call, ?names, lang = %c.lang, "prompt missing");
+            warn!(%call, ?names, %lang, "prompt missing");
         }
-        let play = self.next_play;
-        self.next_play += 1;
+        let play = play.unwrap_or_else(|| {
+            self.next_play += 1;
+            self.next_play
+        });
         let _ = self.media.send(MediaCommand::Play {
             id: c.stream,
             play,
@@ -115,15 +192,20 @@ impl Calls {
                 };
                 let stream = StreamId(call.0);
                 info!(%call, %number, %caller, ?service, rtp = %local, "answering");
+                let lang = self.default_lang.clone();
                 self.calls.insert(
                     call,
                     Call {
                         service,
                         stream,
                         sip_call_id,
+                        caller,
+                        number,
                         media_up: false,
-                        lang: self.default_lang.clone(),
+                        lang,
                         intro_play: None,
+                        ivr: None,
+                        holding: None,
                     },
                 );
                 self.by_stream.insert(stream, call);
@@ -150,23 +232,14 @@ impl Calls {
                     socket,
                     media,
                 });
-                match c.service.clone() {
-                    Service::Echo => {
-                        let play = self.play(call, &["echo-test"], true);
-                        if let Some(c) = self.calls.get_mut(&call) {
-                            c.intro_play = play;
-                        }
-                    }
-                    Service::Flow(_) => {
-                        self.play(call, &["welcome", "main-menu"], true);
-                    }
-                }
+                self.start_service(now, ep, call);
             }
-            CallEvent::Digit { call, digit } => self.digit(call, digit, "sip-info"),
+            CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
             CallEvent::Ended { call, reason } => {
                 self.pending_sockets.remove(&call);
                 if let Some(c) = self.calls.remove(&call) {
-                    info!(%call, call_id = %c.sip_call_id, ?reason, "call ended");
+                    let (flow, node) = c.ivr.as_ref().map(|s| s.position()).unwrap_or(("", ""));
+                    info!(%call, call_id = %c.sip_call_id, ?reason, %flow, %node, "call ended");
                     self.by_stream.remove(&c.stream);
                     let _ = self.media.send(MediaCommand::Remove { id: c.stream });
                 }
@@ -174,32 +247,173 @@ impl Calls {
         }
     }
 
-    fn digit(&mut self, call: CallRef, digit: char, source: &str) {
+    fn start_service(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        match c.service.clone() {
+            Service::Echo => {
+                let lang = c.lang.clone();
+                let play = self.play_names(call, &["echo-test"], &lang, true, None);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.intro_play = play;
+                }
+            }
+            Service::Flow(name) => {
+                let ctx = CallContext {
+                    caller: c.caller.clone(),
+                    dialed: c.number.clone(),
+                    language: c.lang.clone(),
+                    wall_time_unix_ms: self.clock.at(now),
+                };
+                match Session::new(self.flows.clone(), &name, ctx, now) {
+                    Ok(mut s) => {
+                        s.handle_input(now, IvrInput::Start);
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.ivr = Some(s);
+                        }
+                        self.run_ivr(now, ep, call);
+                    }
+                    Err(e) => {
+                        warn!(%call, flow = %name, "cannot start the flow: {e}");
+                        ep.hangup_call(now, call);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out everything the call's IVR session asks for.
+    fn run_ivr(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+        loop {
+            let Some(c) = self.calls.get_mut(&call) else {
+                return;
+            };
+            let Some(action) = c.ivr.as_mut().and_then(|s| s.poll_action()) else {
+                return;
+            };
+            let stream = c.stream;
+            match action {
+                IvrAction::Play {
+                    play,
+                    prompts,
+                    barge_in,
+                    language,
+                } => {
+                    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+                    self.play_names(call, &names, &language, barge_in, Some(play));
+                }
+                IvrAction::StopPlay => {
+                    let _ = self.media.send(MediaCommand::Stop { id: stream });
+                }
+                IvrAction::SetLanguage(lang) => {
+                    info!(%call, %lang, "language");
+                    c.lang = lang;
+                }
+                IvrAction::Lookup(req) => {
+                    info!(%call, request = ?req, "lookup");
+                    let tx = self.lookups.clone();
+                    tokio::spawn(async move {
+                        let id = req.id;
+                        let body = lookup::fetch(&req).await;
+                        let _ = tx.send(LookupDone { call, id, body });
+                    });
+                }
+                IvrAction::Enqueue {
+                    queue,
+                    priority,
+                    skills,
+                    language,
+                    vars,
+                } => {
+                    // The skill-based router is not in this build yet: the caller
+                    // hears that they are held and music, and the queue is logged.
+                    info!(%call, %queue, priority, ?skills, %language, ?vars, "queued");
+                    let lang = c.lang.clone();
+                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = play;
+                    }
+                }
+                IvrAction::Transfer { extension } => {
+                    info!(%call, %extension, "transfer requested");
+                    let lang = c.lang.clone();
+                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = play;
+                    }
+                }
+                IvrAction::Voicemail {
+                    box_name,
+                    max,
+                    silence,
+                } => {
+                    let stamp = self.clock.at(now);
+                    let caller: String = c
+                        .caller
+                        .chars()
+                        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '+')
+                        .collect();
+                    let path = self
+                        .voicemail_dir
+                        .join(&box_name)
+                        .join(format!("{stamp}-{caller}.wav"));
+                    info!(%call, mailbox = %box_name, path = %path.display(), "recording voicemail");
+                    let _ = self.media.send(MediaCommand::Record {
+                        id: stream,
+                        path,
+                        max,
+                        silence,
+                    });
+                }
+                IvrAction::StopRecording => {
+                    let _ = self.media.send(MediaCommand::StopRecording { id: stream });
+                }
+                IvrAction::Hangup => {
+                    info!(%call, "flow hangs up");
+                    ep.hangup_call(now, call);
+                }
+                IvrAction::Trail(entry) => info!(%call, trail = ?entry, "ivr"),
+            }
+        }
+    }
+
+    fn ivr_input(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, input: IvrInput) {
+        if let Some(s) = self.calls.get_mut(&call).and_then(|c| c.ivr.as_mut()) {
+            s.handle_input(now, input);
+            self.run_ivr(now, ep, call);
+        }
+    }
+
+    fn digit(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, digit: char, source: &str) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
         info!(%call, call_id = %c.sip_call_id, %digit, %source, "digit");
+        self.ivr_input(now, ep, call, IvrInput::Digit(digit));
     }
 
     pub fn on_media_event(&mut self, now: Instant, ep: &mut Endpoint, ev: MediaEvent) {
+        let stream = match &ev {
+            MediaEvent::Digit { stream, .. }
+            | MediaEvent::PlayFinished { stream, .. }
+            | MediaEvent::Inactive { stream }
+            | MediaEvent::RecordingFinished { stream, .. } => *stream,
+        };
+        let Some(call) = self.by_stream.get(&stream).copied() else {
+            return;
+        };
         match ev {
-            MediaEvent::Digit {
-                stream,
-                digit,
-                source,
-            } => {
-                if let Some(call) = self.by_stream.get(&stream).copied() {
-                    let source = match source {
-                        crate::media::engine::DigitSource::Rfc4733 => "rfc4733",
-                        crate::media::engine::DigitSource::Inband => "inband",
-                    };
-                    self.digit(call, digit, source);
-                }
-            }
-            MediaEvent::PlayFinished { stream, play, .. } => {
-                let Some(call) = self.by_stream.get(&stream).copied() else {
-                    return;
+            MediaEvent::Digit { digit, source, .. } => {
+                let source = match source {
+                    DigitSource::Rfc4733 => "rfc4733",
+                    DigitSource::Inband => "inband",
                 };
+                self.digit(now, ep, call, digit, source);
+            }
+            MediaEvent::PlayFinished {
+                play, interrupted, ..
+            } => {
                 let Some(c) = self.calls.get(&call) else {
                     return;
                 };
@@ -208,14 +422,87 @@ impl Calls {
                         id: stream,
                         on: true,
                     });
+                } else if c.holding == Some(play) {
+                    // Hold music goes round until the call leaves the queue.
+                    let lang = c.lang.clone();
+                    let again = self.play_names(call, &["moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = again;
+                    }
+                } else if play < OWN_PLAYS {
+                    self.ivr_input(now, ep, call, IvrInput::PlayFinished { play, interrupted });
                 }
             }
-            MediaEvent::Inactive { stream } => {
-                if let Some(call) = self.by_stream.get(&stream).copied() {
-                    warn!(%call, "no RTP from the caller: hanging up");
-                    ep.hangup_call(now, call);
-                }
+            MediaEvent::RecordingFinished { path, duration, .. } => {
+                info!(%call, path = %path.display(), secs = duration.as_secs_f32(), "voicemail saved");
+                self.save_voicemail_info(call, &path, duration);
+                self.ivr_input(
+                    now,
+                    ep,
+                    call,
+                    IvrInput::RecordingFinished { path, duration },
+                );
             }
+            MediaEvent::Inactive { .. } => {
+                warn!(%call, "no RTP from the caller: hanging up");
+                ep.hangup_call(now, call);
+            }
+        }
+    }
+
+    /// Writes `<message>.json` beside the WAV: who called, when, how long.
+    fn save_voicemail_info(&self, call: CallRef, wav: &std::path::Path, duration: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let info = serde_json::json!({
+            "caller": c.caller,
+            "dialed": c.number,
+            "call_id": c.sip_call_id,
+            "received_unix_ms": self.clock.at(Instant::now()) - duration.as_millis() as i64,
+            "duration_ms": duration.as_millis() as u64,
+            "wav": wav.file_name().map(|f| f.to_string_lossy().to_string()),
+        });
+        let path = wav.with_extension("json");
+        if let Err(e) = std::fs::write(&path, info.to_string()) {
+            warn!(path = %path.display(), "cannot write voicemail details: {e}");
+        }
+    }
+
+    pub fn on_lookup(&mut self, now: Instant, ep: &mut Endpoint, done: LookupDone) {
+        self.ivr_input(
+            now,
+            ep,
+            done.call,
+            IvrInput::LookupResult {
+                id: done.id,
+                body: done.body,
+            },
+        );
+    }
+
+    /// The earliest IVR timer of any call.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter_map(|c| c.ivr.as_ref().and_then(|s| s.poll_timeout()))
+            .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
+        let due: Vec<CallRef> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| {
+                c.ivr
+                    .as_ref()
+                    .and_then(|s| s.poll_timeout())
+                    .is_some_and(|t| t <= now)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for call in due {
+            self.ivr_input(now, ep, call, IvrInput::Timeout);
         }
     }
 }
