@@ -49,6 +49,30 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Write an IVR flow as a Graphviz DOT or Mermaid diagram.
     Graph(GraphArgs),
+    /// Voicemail left by callers (after hours, or when they chose it).
+    #[command(subcommand)]
+    Voicemail(VoicemailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VoicemailCommand {
+    /// List messages, newest first: box, time, caller, duration, file.
+    List(VoicemailListArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VoicemailListArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this mailbox.
+    #[arg(long = "box")]
+    pub mailbox: Option<String>,
+    /// Override `var_dir`.
+    #[arg(long)]
+    pub var_dir: Option<PathBuf>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

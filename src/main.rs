@@ -33,6 +33,21 @@ fn main() -> ExitCode {
             switchboard::ivr::commands::graph(&args),
             args.output.as_deref(),
         ),
+        Command::Voicemail(switchboard::cli::VoicemailCommand::List(args)) => {
+            let var = match (&args.var_dir, Config::load(&args.config.config)) {
+                (Some(v), _) => v.clone(),
+                (None, Ok(cfg)) => cfg.var_dir,
+                (None, Err(e)) => return report(e),
+            };
+            print_or_fail(
+                switchboard::store::voicemail::list_text(
+                    &var.join("voicemail"),
+                    args.mailbox.as_deref(),
+                    args.json,
+                ),
+                None,
+            )
+        }
         Command::Serve(args) => {
             if let Err(e) = switchboard::logging::init(cli.log.log_format, &cli.log.log) {
                 eprintln!("{e:#}");

@@ -91,7 +91,17 @@ pub struct Calls {
     by_stream: HashMap<StreamId, CallRef>,
     /// RTP sockets bound for calls whose media is not negotiated yet.
     pending_sockets: HashMap<CallRef, std::net::UdpSocket>,
+    /// Voicemail being recorded, by stream: outlives the call, because a caller
+    /// who hangs up mid-message still leaves the message.
+    recording: HashMap<StreamId, VoicemailMeta>,
     next_play: u64,
+}
+
+struct VoicemailMeta {
+    call: CallRef,
+    caller: String,
+    dialed: String,
+    sip_call_id: String,
 }
 
 pub struct CallsConfig {
@@ -123,6 +133,7 @@ impl Calls {
             calls: HashMap::new(),
             by_stream: HashMap::new(),
             pending_sockets: HashMap::new(),
+            recording: HashMap::new(),
             next_play: OWN_PLAYS,
         }
     }
@@ -359,6 +370,13 @@ impl Calls {
                         .join(&box_name)
                         .join(format!("{stamp}-{caller}.wav"));
                     info!(%call, mailbox = %box_name, path = %path.display(), "recording voicemail");
+                    let meta = VoicemailMeta {
+                        call,
+                        caller: c.caller.clone(),
+                        dialed: c.number.clone(),
+                        sip_call_id: c.sip_call_id.clone(),
+                    };
+                    self.recording.insert(stream, meta);
                     let _ = self.media.send(MediaCommand::Record {
                         id: stream,
                         path,
@@ -400,6 +418,12 @@ impl Calls {
             | MediaEvent::Inactive { stream }
             | MediaEvent::RecordingFinished { stream, .. } => *stream,
         };
+        if let MediaEvent::RecordingFinished { path, duration, .. } = &ev {
+            if let Some(meta) = self.recording.remove(&stream) {
+                info!(call = %meta.call, path = %path.display(), secs = duration.as_secs_f32(), "voicemail saved");
+                self.save_voicemail_info(&meta, path, *duration);
+            }
+        }
         let Some(call) = self.by_stream.get(&stream).copied() else {
             return;
         };
@@ -434,8 +458,6 @@ impl Calls {
                 }
             }
             MediaEvent::RecordingFinished { path, duration, .. } => {
-                info!(%call, path = %path.display(), secs = duration.as_secs_f32(), "voicemail saved");
-                self.save_voicemail_info(call, &path, duration);
                 self.ivr_input(
                     now,
                     ep,
@@ -451,14 +473,11 @@ impl Calls {
     }
 
     /// Writes `<message>.json` beside the WAV: who called, when, how long.
-    fn save_voicemail_info(&self, call: CallRef, wav: &std::path::Path, duration: Duration) {
-        let Some(c) = self.calls.get(&call) else {
-            return;
-        };
+    fn save_voicemail_info(&self, meta: &VoicemailMeta, wav: &std::path::Path, duration: Duration) {
         let info = serde_json::json!({
-            "caller": c.caller,
-            "dialed": c.number,
-            "call_id": c.sip_call_id,
+            "caller": meta.caller,
+            "dialed": meta.dialed,
+            "call_id": meta.sip_call_id,
             "received_unix_ms": self.clock.at(Instant::now()) - duration.as_millis() as i64,
             "duration_ms": duration.as_millis() as u64,
             "wav": wav.file_name().map(|f| f.to_string_lossy().to_string()),
