@@ -148,7 +148,7 @@ fn sipp_rfc4733_digits_and_bye() {
         "{}",
         server.log_text()
     );
-    assert!(server.log_text().contains("CallerHangup"));
+    assert!(server.log_text().contains("RemoteHangup"));
 }
 
 #[test]

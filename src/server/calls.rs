@@ -246,6 +246,10 @@ impl Calls {
                 self.start_service(now, ep, call);
             }
             CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
+            // Outgoing legs (agents) are not placed by this build's services yet.
+            CallEvent::Ringing { call } | CallEvent::Answered { call } => {
+                info!(%call, "outgoing leg event");
+            }
             CallEvent::Ended { call, reason } => {
                 self.pending_sockets.remove(&call);
                 if let Some(c) = self.calls.remove(&call) {
