@@ -53,8 +53,8 @@ pub enum Strategy {
 }
 
 /// Where a caller goes when a queue cannot (or will no longer) keep it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Written `{queue: NAME}`, `{voicemail: BOX}`, `{flow: NAME}` or `callback`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverflowTarget {
     /// Join another queue (done inside the router, priority kept).
     Queue(String),
@@ -64,6 +64,47 @@ pub enum OverflowTarget {
     Flow(String),
     /// Offer a callback; the caller keeps its place while deciding.
     Callback,
+}
+
+// serde_yaml 0.9 writes externally tagged enums as `!queue x` tags; admins
+// write maps, so read the map (and the bare word `callback`) by hand.
+impl<'de> Deserialize<'de> for OverflowTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "`callback` or one of {queue: NAME}, {voicemail: BOX}, {flow: NAME}";
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OverflowTarget;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v {
+                    "callback" => Ok(OverflowTarget::Callback),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &EXPECTED)),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let Some(key) = m.next_key::<String>()? else {
+                    return Err(A::Error::custom(format!("expected {EXPECTED}")));
+                };
+                let value: String = m.next_value()?;
+                let target = match key.as_str() {
+                    "queue" => OverflowTarget::Queue(value),
+                    "voicemail" => OverflowTarget::Voicemail(value),
+                    "flow" => OverflowTarget::Flow(value),
+                    other => {
+                        return Err(A::Error::unknown_field(other, &["queue", "voicemail", "flow"]))
+                    }
+                };
+                if m.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom(format!("expected only one of {EXPECTED}")));
+                }
+                Ok(target)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A relaxation of the requirements after a caller has waited `after`.
