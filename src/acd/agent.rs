@@ -142,8 +142,12 @@ pub fn check_transition(
         (Paused { .. }, Paused { .. }) => true,
         (LoggedOut, Available | Unreachable) => true,
         (Available, Offered { .. } | Paused { .. } | LoggedOut | Unreachable) => true,
-        // Answered; given up (back, or paused by policy); phone gone.
-        (Offered { .. }, OnCall { .. } | Available | Paused { .. } | Unreachable) => true,
+        // Answered; given up (back, paused by policy or by the agent, logged
+        // out while ringing); phone gone.
+        (
+            Offered { .. },
+            OnCall { .. } | Available | Paused { .. } | LoggedOut | Unreachable,
+        ) => true,
         (OnCall { .. }, WrapUp { .. }) => true,
         (WrapUp { .. }, Available | Paused { .. } | LoggedOut | Unreachable) => true,
         (Paused { .. }, Available | LoggedOut | Unreachable) => true,
@@ -202,8 +206,8 @@ mod tests {
             .flat_map(|a| all.iter().map(move |b| (a, b)))
             .filter(|(a, b)| check_transition("1", a, b).is_ok())
             .count();
-        // 2 + 4 + 4 + 1 + 4 + 4 (incl. paused->paused) + 3
-        assert_eq!(allowed, 22);
+        // 2 + 4 + 5 + 1 + 4 + 4 (incl. paused->paused) + 3
+        assert_eq!(allowed, 23);
         // The ones that matter most: a call can never be skipped over.
         for bad in [
             (AgentState::Available, AgentState::OnCall { call: c }),

@@ -1194,13 +1194,15 @@ impl Router {
     /// Runs queued routing work until nothing is left: callers that became
     /// routable, agents that became free, classes left without staff.
     fn settle(&mut self, now: Instant) -> Result<(), RouterError> {
+        // Stranded callers move first, so that in their new queue they
+        // compete for the agents this same event freed.
         loop {
-            if let Some(call) = self.dirty_callers.pop_front() {
+            if let Some(cl) = self.emptied.pop() {
+                self.strand_check(now, cl)?;
+            } else if let Some(call) = self.dirty_callers.pop_front() {
                 self.route_caller(now, call)?;
             } else if let Some(a) = self.dirty_agents.pop_front() {
                 self.route_agent(now, a)?;
-            } else if let Some(cl) = self.emptied.pop() {
-                self.strand_check(now, cl)?;
             } else {
                 return Ok(());
             }
@@ -1306,7 +1308,14 @@ impl Router {
         };
         let class = &self.classes[c.class as usize];
         let agents = if class.strategy == Strategy::RingAll && c.callback.is_none() {
-            class.avail.iter().map(|k| k.2).collect()
+            // Every free agent of the class, except those someone ahead of
+            // this caller (in another class) should get; `a` always rings.
+            class
+                .avail
+                .iter()
+                .map(|k| k.2)
+                .filter(|&x| x == a || self.best_waiting(x).is_none_or(|w| w == call))
+                .collect()
         } else {
             vec![a]
         };
