@@ -9,8 +9,8 @@
 //! - [`acd`]: the skill-based queue router (agents, queues, strategies), sans-IO.
 //! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
 
-pub mod cli;
 pub mod acd;
+pub mod cli;
 pub mod config;
 pub mod ivr;
 pub mod logging;

@@ -144,10 +144,9 @@ pub fn check_transition(
         (Available, Offered { .. } | Paused { .. } | LoggedOut | Unreachable) => true,
         // Answered; given up (back, paused by policy or by the agent, logged
         // out while ringing); phone gone.
-        (
-            Offered { .. },
-            OnCall { .. } | Available | Paused { .. } | LoggedOut | Unreachable,
-        ) => true,
+        (Offered { .. }, OnCall { .. } | Available | Paused { .. } | LoggedOut | Unreachable) => {
+            true
+        }
         (OnCall { .. }, WrapUp { .. }) => true,
         (WrapUp { .. }, Available | Paused { .. } | LoggedOut | Unreachable) => true,
         (Paused { .. }, Available | LoggedOut | Unreachable) => true,
@@ -214,8 +213,14 @@ mod tests {
             (AgentState::OnCall { call: c }, AgentState::Available),
             (AgentState::OnCall { call: c }, AgentState::LoggedOut),
             (AgentState::Unreachable, AgentState::Offered { call: c }),
-            (AgentState::Paused { reason: "x".into() }, AgentState::Offered { call: c }),
-            (AgentState::Offered { call: c }, AgentState::Offered { call: CallId(2) }),
+            (
+                AgentState::Paused { reason: "x".into() },
+                AgentState::Offered { call: c },
+            ),
+            (
+                AgentState::Offered { call: c },
+                AgentState::Offered { call: CallId(2) },
+            ),
         ] {
             let e = check_transition("1001", &bad.0, &bad.1).unwrap_err();
             assert_eq!(e.extension, "1001");
@@ -242,6 +247,9 @@ mod tests {
             Command::from_feature_code("*46", &AgentState::Paused { reason: "x".into() }),
             Some(Command::Unpause)
         );
-        assert_eq!(Command::from_feature_code("*99", &AgentState::LoggedOut), None);
+        assert_eq!(
+            Command::from_feature_code("*99", &AgentState::LoggedOut),
+            None
+        );
     }
 }

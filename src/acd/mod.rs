@@ -69,9 +69,14 @@ pub enum Input {
         vars: BTreeMap<String, String>,
     },
     /// The caller hung up (waiting, ringing, or connected).
-    CallLeft { call: CallId },
+    CallLeft {
+        call: CallId,
+    },
     /// The agent answered the offer; the caller is bridged to it.
-    OfferAnswered { call: CallId, agent: String },
+    OfferAnswered {
+        call: CallId,
+        agent: String,
+    },
     /// The agent's leg ended without an answer.
     OfferRejected {
         call: CallId,
@@ -79,18 +84,33 @@ pub enum Input {
         reason: RejectReason,
     },
     /// The bridged call finished (either side hung up): the agent wraps up.
-    CallEnded { call: CallId },
+    CallEnded {
+        call: CallId,
+    },
     /// The extension has a live registration (again).
-    AgentRegistered { agent: String },
+    AgentRegistered {
+        agent: String,
+    },
     /// The registration lapsed or qualify failed.
-    AgentUnreachable { agent: String },
-    AgentCommand { agent: String, command: Command },
+    AgentUnreachable {
+        agent: String,
+    },
+    AgentCommand {
+        agent: String,
+        command: Command,
+    },
     /// The caller asked to be called back on `number` and hangs up; it keeps
     /// its place in the queue.
-    CallbackRequested { call: CallId, number: String },
+    CallbackRequested {
+        call: CallId,
+        number: String,
+    },
     /// The outcome of [`Output::StartCallback`]: on `true` the customer is
     /// connected to the reserved agent.
-    CallbackResult { call: CallId, answered: bool },
+    CallbackResult {
+        call: CallId,
+        answered: bool,
+    },
     /// `poll_timeout()` has passed.
     Timeout,
 }

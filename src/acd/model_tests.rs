@@ -62,18 +62,48 @@ agent_policy:
 
 #[derive(Debug, Clone)]
 enum Op {
-    Join { call: u64, queue: usize, prio: u8, lang: usize },
-    Leave { call: u64 },
-    End { call: u64 },
+    Join {
+        call: u64,
+        queue: usize,
+        prio: u8,
+        lang: usize,
+    },
+    Leave {
+        call: u64,
+    },
+    End {
+        call: u64,
+    },
     /// Answer by one of the agents ringing (or a random agent).
-    Answer { call: u64, pick: usize },
-    Reject { call: u64, pick: usize, reason: u8 },
-    Register { agent: usize },
-    Unreachable { agent: usize },
-    Command { agent: usize, cmd: u8 },
-    CallbackRequest { call: u64 },
-    CallbackResult { call: u64, answered: bool },
-    Advance { ms: u64 },
+    Answer {
+        call: u64,
+        pick: usize,
+    },
+    Reject {
+        call: u64,
+        pick: usize,
+        reason: u8,
+    },
+    Register {
+        agent: usize,
+    },
+    Unreachable {
+        agent: usize,
+    },
+    Command {
+        agent: usize,
+        cmd: u8,
+    },
+    CallbackRequest {
+        call: u64,
+    },
+    CallbackResult {
+        call: u64,
+        answered: bool,
+    },
+    Advance {
+        ms: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -183,7 +213,12 @@ impl Model {
                 self.now = end;
                 self.input(Input::Timeout)
             }
-            Op::Join { call, queue, prio, lang } => self.input(Input::CallJoins {
+            Op::Join {
+                call,
+                queue,
+                prio,
+                lang,
+            } => self.input(Input::CallJoins {
                 call: CallId(*call),
                 queue: QUEUES[*queue].into(),
                 priority: *prio,
@@ -191,8 +226,12 @@ impl Model {
                 skills: vec![],
                 vars: BTreeMap::new(),
             }),
-            Op::Leave { call } => self.input(Input::CallLeft { call: CallId(*call) }),
-            Op::End { call } => self.input(Input::CallEnded { call: CallId(*call) }),
+            Op::Leave { call } => self.input(Input::CallLeft {
+                call: CallId(*call),
+            }),
+            Op::End { call } => self.input(Input::CallEnded {
+                call: CallId(*call),
+            }),
             Op::Answer { call, pick } | Op::Reject { call, pick, .. } => {
                 let agent = match self.status(*call) {
                     Some(CallStatus::Offered { agents }) => agents[pick % agents.len()].to_string(),
@@ -246,7 +285,16 @@ impl Model {
     fn input(&mut self, input: Input) -> Result<(), TestCaseError> {
         let result = self.r.handle(self.now, input.clone());
         match (&result, &input) {
-            (Ok(()), Input::CallJoins { call, queue, priority, language, .. }) => {
+            (
+                Ok(()),
+                Input::CallJoins {
+                    call,
+                    queue,
+                    priority,
+                    language,
+                    ..
+                },
+            ) => {
                 self.order += 1;
                 self.present.insert(
                     call.0,
@@ -268,7 +316,9 @@ impl Model {
             // command may be refused by the transition check.
             (Err(RouterError::Transition(_)), Input::AgentCommand { .. }) => {}
             (Err(RouterError::Transition(e)), _) => {
-                return Err(TestCaseError::fail(format!("internal transition refused: {e}")))
+                return Err(TestCaseError::fail(format!(
+                    "internal transition refused: {e}"
+                )))
             }
             _ => {}
         }
@@ -353,23 +403,41 @@ impl Model {
                     prop_assert!(!agents.is_empty());
                     (agents.clone(), AgentState::Offered { call: CallId(call) })
                 }
-                CallStatus::CallbackDialing { agent } => {
-                    (vec![agent.clone()], AgentState::Offered { call: CallId(call) })
-                }
-                CallStatus::Connected { agent } => {
-                    (vec![agent.clone()], AgentState::OnCall { call: CallId(call) })
-                }
+                CallStatus::CallbackDialing { agent } => (
+                    vec![agent.clone()],
+                    AgentState::Offered { call: CallId(call) },
+                ),
+                CallStatus::Connected { agent } => (
+                    vec![agent.clone()],
+                    AgentState::OnCall { call: CallId(call) },
+                ),
                 _ => (vec![], AgentState::Available),
             };
             for a in agents {
-                prop_assert_eq!(self.r.agent_state(&a), Some(&want), "agent {} for {}", a, call);
-                prop_assert!(claimed.insert(a.to_string(), call).is_none(), "agent {} claimed twice", a);
+                prop_assert_eq!(
+                    self.r.agent_state(&a),
+                    Some(&want),
+                    "agent {} for {}",
+                    a,
+                    call
+                );
+                prop_assert!(
+                    claimed.insert(a.to_string(), call).is_none(),
+                    "agent {} claimed twice",
+                    a
+                );
             }
         }
         // No agent is tied to a call that is gone, or that does not know it.
         for (ext, state) in self.r.agents() {
             if let Some(call) = state.call() {
-                prop_assert_eq!(claimed.get(ext), Some(&call.0), "agent {} stuck in {}", ext, state);
+                prop_assert_eq!(
+                    claimed.get(ext),
+                    Some(&call.0),
+                    "agent {} stuck in {}",
+                    ext,
+                    state
+                );
             }
         }
         // No caller waits while an agent able to serve it is free.
@@ -377,7 +445,12 @@ impl Model {
             .present
             .keys()
             .copied()
-            .filter(|&c| matches!(self.status(c), Some(CallStatus::Waiting | CallStatus::CallbackWaiting)))
+            .filter(|&c| {
+                matches!(
+                    self.status(c),
+                    Some(CallStatus::Waiting | CallStatus::CallbackWaiting)
+                )
+            })
             .collect();
         for &c in &waiting {
             for (ext, state) in self.r.agents() {
@@ -405,8 +478,8 @@ impl Model {
             };
             for &y in waiting.intersection(&self.waiting_before) {
                 let py = &self.present[&y];
-                let ahead = py.priority > x.priority
-                    || (py.priority == x.priority && py.order < x.order);
+                let ahead =
+                    py.priority > x.priority || (py.priority == x.priority && py.order < x.order);
                 for a in &agents {
                     prop_assert!(
                         !(ahead && self.eligible(py, a)),

@@ -112,7 +112,10 @@ pub(crate) enum CState {
     Dialing(AgentIdx),
     /// Callback: waiting for the next attempt (keeps its line slot).
     Retry,
-    Connected { agent: AgentIdx, since: Instant },
+    Connected {
+        agent: AgentIdx,
+        since: Instant,
+    },
 }
 
 pub(crate) struct Callback {

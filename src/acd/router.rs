@@ -197,7 +197,9 @@ impl Router {
     }
 
     pub fn agent_state(&self, ext: &str) -> Option<&AgentState> {
-        self.by_ext.get(ext).map(|&a| &self.agents[a as usize].state)
+        self.by_ext
+            .get(ext)
+            .map(|&a| &self.agents[a as usize].state)
     }
 
     /// Every agent in configuration order.
@@ -340,7 +342,14 @@ impl Router {
                             vars,
                             hops,
                         };
-                        return self.send_away(now, call, from, target, OverflowReason::MaxLength, moved);
+                        return self.send_away(
+                            now,
+                            call,
+                            from,
+                            target,
+                            OverflowReason::MaxLength,
+                            moved,
+                        );
                     }
                 }
             }
@@ -585,7 +594,10 @@ impl Router {
         if c.callback.is_some() {
             q.callbacks = q.callbacks.saturating_sub(1);
         }
-        c.state = CState::Connected { agent: a, since: now };
+        c.state = CState::Connected {
+            agent: a,
+            since: now,
+        };
         for k in 0..4u8 {
             self.set_timer(call, k, None);
         }
@@ -1082,7 +1094,12 @@ impl Router {
 
     /// Puts the agent where it rests: unreachable without a registration,
     /// else its chosen rest (available, paused, logged out).
-    fn rest_agent(&mut self, now: Instant, a: AgentIdx, reset_idle: bool) -> Result<(), RouterError> {
+    fn rest_agent(
+        &mut self,
+        now: Instant,
+        a: AgentIdx,
+        reset_idle: bool,
+    ) -> Result<(), RouterError> {
         let agent = &mut self.agents[a as usize];
         let target = if agent.registered {
             agent.rest.state()
@@ -1220,7 +1237,11 @@ impl Router {
         let mut gone = Vec::new();
         for &c in &self.groups[group as usize].classes {
             for &call in self.classes[c as usize].waiting.values() {
-                if self.callers.get(&call).is_some_and(|x| x.callback.is_none()) {
+                if self
+                    .callers
+                    .get(&call)
+                    .is_some_and(|x| x.callback.is_none())
+                {
                     gone.push(call);
                 }
             }
@@ -1322,7 +1343,12 @@ impl Router {
         self.offer(now, call, agents)
     }
 
-    fn offer(&mut self, now: Instant, call: CallId, agents: Vec<AgentIdx>) -> Result<(), RouterError> {
+    fn offer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        agents: Vec<AgentIdx>,
+    ) -> Result<(), RouterError> {
         let Some(c) = self.callers.get(&call) else {
             return Ok(());
         };

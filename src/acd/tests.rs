@@ -21,7 +21,6 @@ pub(super) fn config(agents: &[(&str, &str)], queues: &str) -> Config {
 
 pub(super) struct H {
     pub r: Router,
-    pub t0: Instant,
     pub now: Instant,
 }
 
@@ -34,7 +33,6 @@ impl H {
         let t0 = Instant::now();
         H {
             r: Router::new(t0, cfg),
-            t0,
             now: t0,
         }
     }
@@ -122,7 +120,10 @@ fn q_with(strategy: &str) -> String {
 
 #[test]
 fn longest_idle_offers_the_agent_free_longest() {
-    let cfg = config(&[("s: 1", ""), ("s: 1", ""), ("s: 1", "")], &q_with("longest-idle"));
+    let cfg = config(
+        &[("s: 1", ""), ("s: 1", ""), ("s: 1", "")],
+        &q_with("longest-idle"),
+    );
     let mut h = H::online(&cfg); // registered 1001, 1002, 1003 in that order
     h.join(1, "q", 0, "");
     assert_eq!(h.offers(), one("1001", 1));
@@ -173,7 +174,10 @@ fn best_skill_offers_the_strongest_and_uses_preferred_skills() {
 
 #[test]
 fn round_robin_rotates_in_configuration_order() {
-    let cfg = config(&[("s: 1", ""), ("s: 1", ""), ("s: 1", "")], &q_with("round-robin"));
+    let cfg = config(
+        &[("s: 1", ""), ("s: 1", ""), ("s: 1", "")],
+        &q_with("round-robin"),
+    );
     let mut h = H::online(&cfg);
     let mut got = Vec::new();
     for call in 1..=5 {
@@ -189,7 +193,10 @@ fn round_robin_rotates_in_configuration_order() {
 
 #[test]
 fn ring_all_rings_everyone_and_cancels_the_losers() {
-    let cfg = config(&[("s: 1", ""), ("s: 1", ""), ("x: 1", "")], &q_with("ring-all"));
+    let cfg = config(
+        &[("s: 1", ""), ("s: 1", ""), ("x: 1", "")],
+        &q_with("ring-all"),
+    );
     let mut h = H::online(&cfg);
     h.join(1, "q", 0, "");
     assert_eq!(h.offers(), vec![(1, vec!["1001".into(), "1002".into()])]);
@@ -299,7 +306,9 @@ fn ring_timeout_moves_to_the_next_agent() {
         call: CallId(1),
         agent: "1001".into()
     }));
-    assert!(out.iter().any(|o| matches!(o, Output::Offer { agents, .. } if agents[0].as_ref() == "1002")));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Offer { agents, .. } if agents[0].as_ref() == "1002")));
     // A rejection (busy) also moves on at once, back to 1001.
     h.ok(Input::OfferRejected {
         call: CallId(1),
@@ -351,7 +360,10 @@ fn rona_pauses_after_three_misses_in_a_row() {
 
 #[test]
 fn wrap_up_ends_exactly_when_configured() {
-    let cfg = config(&[("s: 1", "")], "queues:\n  q:\n    skills: { s: 1 }\n    wrap_up: 30s\n");
+    let cfg = config(
+        &[("s: 1", "")],
+        "queues:\n  q:\n    skills: { s: 1 }\n    wrap_up: 30s\n",
+    );
     let mut h = H::online(&cfg);
     h.join(1, "q", 0, "");
     h.answer(1, "1001");
@@ -413,7 +425,10 @@ fn no_agent_logged_in_sends_callers_to_when_empty() {
         agent: "1001".into(),
         command: Command::Logout,
     });
-    assert!(!h.drain().contains(&empty(3)), "still staffed until the call ends");
+    assert!(
+        !h.drain().contains(&empty(3)),
+        "still staffed until the call ends"
+    );
     h.ok(Input::CallEnded { call: CallId(2) });
     h.advance(10.0);
     assert_eq!(h.state("1001"), AgentState::LoggedOut);
@@ -540,11 +555,20 @@ fn callback_keeps_the_place_and_reserves_an_agent_first() {
     assert_eq!(h.offers(), one("1001", 3));
     h.answer(3, "1001");
     h.advance(60.0);
-    assert_eq!(h.r.call_info(CallId(2)).unwrap().status, CallStatus::CallbackWaiting);
+    assert_eq!(
+        h.r.call_info(CallId(2)).unwrap().status,
+        CallStatus::CallbackWaiting
+    );
     h.join(4, "q", 0, "");
     h.finish(3);
     let out = h.drain();
-    assert!(out.iter().any(|o| matches!(o, Output::StartCallback { call: CallId(2), .. })));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::StartCallback {
+            call: CallId(2),
+            ..
+        }
+    )));
     h.ok(Input::CallbackResult {
         call: CallId(2),
         answered: true,
@@ -563,7 +587,9 @@ fn callback_keeps_the_place_and_reserves_an_agent_first() {
     h.advance(30.0); // dial timeout = unanswered
     h.advance(60.0);
     h.advance(30.0);
-    assert!(h.drain().contains(&Output::CallbackFailed { call: CallId(2) }));
+    assert!(h
+        .drain()
+        .contains(&Output::CallbackFailed { call: CallId(2) }));
     assert!(h.r.call_info(CallId(2)).is_none());
     assert_eq!(h.state("1001"), AgentState::Available);
 }
@@ -618,9 +644,7 @@ fn unreachable_agents_are_never_offered_and_come_back_to_their_state() {
     // Paused before the lapse: paused after it.
     h.ok(Input::AgentCommand {
         agent: "1001".into(),
-        command: Command::Pause {
-            reason: "x".into(),
-        },
+        command: Command::Pause { reason: "x".into() },
     });
     h.ok(Input::AgentRegistered {
         agent: "1001".into(),
@@ -646,15 +670,19 @@ fn commands_during_a_call_apply_after_wrap_up() {
     });
     assert_eq!(h.state("1001"), AgentState::OnCall { call: CallId(1) });
     h.finish(1);
-    assert_eq!(h.state("1001"), AgentState::Paused { reason: "lunch".into() });
+    assert_eq!(
+        h.state("1001"),
+        AgentState::Paused {
+            reason: "lunch".into()
+        }
+    );
     // Pausing while logged out is refused by the transition check.
     h.ok(Input::AgentCommand {
         agent: "1002".into(),
         command: Command::Logout,
     });
-    let e = h
-        .r
-        .handle(
+    let e =
+        h.r.handle(
             h.now,
             Input::AgentCommand {
                 agent: "1002".into(),
@@ -737,12 +765,7 @@ fn bad_inputs_are_errors_not_panics() {
         Err(RouterError::UnknownCall(CallId(9)))
     );
     assert_eq!(
-        h.r.handle(
-            now,
-            Input::AgentRegistered {
-                agent: "77".into()
-            }
-        ),
+        h.r.handle(now, Input::AgentRegistered { agent: "77".into() }),
         Err(RouterError::UnknownAgent("77".into()))
     );
     h.join(1, "q", 200, ""); // priority is clamped, not a panic

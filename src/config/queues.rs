@@ -83,7 +83,10 @@ impl<'de> Deserialize<'de> for OverflowTarget {
                     _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &EXPECTED)),
                 }
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
                 use serde::de::Error;
                 let Some(key) = m.next_key::<String>()? else {
                     return Err(A::Error::custom(format!("expected {EXPECTED}")));
@@ -94,7 +97,10 @@ impl<'de> Deserialize<'de> for OverflowTarget {
                     "voicemail" => OverflowTarget::Voicemail(value),
                     "flow" => OverflowTarget::Flow(value),
                     other => {
-                        return Err(A::Error::unknown_field(other, &["queue", "voicemail", "flow"]))
+                        return Err(A::Error::unknown_field(
+                            other,
+                            &["queue", "voicemail", "flow"],
+                        ))
                     }
                 };
                 if m.next_key::<String>()?.is_some() {
@@ -271,8 +277,7 @@ impl Default for AgentPolicy {
 /// directory names).
 fn valid_box(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -364,7 +369,10 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
             ));
         }
         if let Some(cb) = &q.callback {
-            if !matches!(cb.key.as_str(), "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#") {
+            if !matches!(
+                cb.key.as_str(),
+                "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#"
+            ) {
                 out.push(cfg.problem(
                     text,
                     &yaml_path!["queues", n, "callback", "key"],
@@ -450,9 +458,7 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
                     out.push(cfg.problem(
                         text,
                         &yaml_path!["queues", start.as_str()],
-                        format!(
-                            "queue {start}: when_empty/max_length overflows lead back to it"
-                        ),
+                        format!("queue {start}: when_empty/max_length overflows lead back to it"),
                     ));
                     stack.clear();
                     break;
@@ -496,5 +502,116 @@ fn check_flow(
             at,
             format!("flow {flow:?} not found: no file {}", file.display()),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ivr-flows")).unwrap();
+        std::fs::write(dir.path().join("ivr-flows/survey.yaml"), "x").unwrap();
+        let path = dir.path().join("sb.yaml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).map_err(|e| match e {
+            super::super::ConfigError::Invalid(ps) => ps
+                .into_iter()
+                .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                .collect(),
+            other => vec![other.to_string()],
+        })
+    }
+
+    const AGENT: &str =
+        "agents:\n  - { extension: \"1001\", name: A, password: secret, skills: { billing: 5 } }\n";
+
+    #[test]
+    fn demo_queues_load() {
+        let cfg = Config::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/switchboard.yaml"
+        )))
+        .unwrap();
+        let names: Vec<_> = cfg.queues.keys().map(String::as_str).collect();
+        assert_eq!(names, ["billing", "operator", "orders", "tech"]);
+        let b = &cfg.queues["billing"];
+        assert_eq!(b.strategy, Strategy::BestSkill);
+        assert_eq!(b.widen[0].after, Duration::from_secs(60));
+        assert_eq!(
+            b.max_wait.as_ref().unwrap().overflow,
+            OverflowTarget::Callback
+        );
+        assert_eq!(
+            cfg.queues["tech"].max_length.as_ref().unwrap().overflow,
+            OverflowTarget::Queue("operator".into())
+        );
+        assert_eq!(cfg.queues["operator"].strategy, Strategy::RingAll);
+        assert_eq!(cfg.queues["orders"].ring_timeout, Duration::from_secs(15));
+        assert_eq!(cfg.agent_policy.no_answer.pause_after, 3);
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = load(&format!(
+            "{AGENT}queues:\n  billing:\n    skills: {{ billing: 1 }}\n"
+        ))
+        .unwrap();
+        let q = &cfg.queues["billing"];
+        assert_eq!(q.strategy, Strategy::LongestIdle);
+        assert_eq!(q.ring_timeout, Duration::from_secs(15));
+        assert_eq!(q.wrap_up, Duration::from_secs(10));
+        assert_eq!(cfg.agent_policy, AgentPolicy::default());
+        assert!(cfg.agent_policy.auto_login);
+    }
+
+    #[test]
+    fn broken_references_are_located() {
+        let text = format!(
+            "{AGENT}queues:\n  billing:\n    skills: {{ biling: 5 }}\n    widen:\n      - {{ after: 60s, skills: {{ biling: 7 }} }}\n      - {{ after: 30s }}\n    when_empty: {{ queue: nowhere }}\n    max_wait: {{ after: 1m, overflow: callback }}\n    survey: missing\n  a:\n    when_empty: {{ queue: b }}\n  b:\n    when_empty: {{ queue: a }}\n"
+        );
+        let errs = load(&text).unwrap_err();
+        let want = [
+            "12:3: queue a: when_empty/max_length overflows lead back to it",
+            "14:3: queue b: when_empty/max_length overflows lead back to it",
+        ];
+        for w in want {
+            assert!(errs.iter().any(|e| e == w), "missing {w:?} in {errs:#?}");
+        }
+        let starts = [
+            "5:15: queue billing: no agent has the skill \"biling\"",
+            "7:33: widening may only relax: \"biling\" is already at 5",
+            "8:11: widening steps must have ascending",
+            "9:5: queue \"nowhere\" is not defined",
+            "10:28: queue billing overflows to a callback but has no `callback` enabled",
+            "11:5: flow \"missing\" not found",
+        ];
+        for w in starts {
+            assert!(
+                errs.iter().any(|e| e.starts_with(w)),
+                "missing {w:?} in {errs:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overflow_target_shapes() {
+        let e = load(&format!(
+            "{AGENT}queues:\n  billing:\n    when_empty: {{ mailbox: x }}\n"
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("unknown field `mailbox`"), "{e:?}");
+        let e = load(&format!(
+            "{AGENT}queues:\n  billing:\n    when_empty: later\n"
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("expected `callback` or one of"), "{e:?}");
+        let e = load(&format!(
+            "{AGENT}queues:\n  billing:\n    strategy: random\n"
+        ))
+        .unwrap_err();
+        assert!(e[0].contains("unknown variant `random`"), "{e:?}");
     }
 }
