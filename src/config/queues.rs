@@ -428,6 +428,11 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
                     }
                 }
                 OverflowTarget::Flow(flow) => check_flow(cfg, text, &at, flow, out),
+                OverflowTarget::Callback if key == "when_empty" => out.push(cfg.problem(
+                    text,
+                    &at,
+                    "when_empty cannot be `callback`: callers on hold would wait in a queue nobody serves",
+                )),
                 OverflowTarget::Callback => {
                     if !q.callback_enabled() {
                         out.push(cfg.problem(
