@@ -15,6 +15,8 @@ use tracing::{info, info_span, warn};
 
 use super::lookup;
 use super::media::{MediaCommand, RtpPorts};
+use crate::acd::{CallId, Input as AcdInput, Output as AcdOutput, RejectReason, Router};
+use crate::config::queues::OverflowTarget;
 use crate::config::NumberConfig;
 use crate::ivr::flow::FlowSet;
 use crate::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session};
@@ -22,6 +24,7 @@ use crate::media::engine::{DigitSource, MediaEvent, StreamId};
 use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::{CallEvent, CallRef};
+use crate::sip::session::{DialRequest, EndReason};
 
 /// Play ids of our own (hold music), far above the IVR's own numbering.
 const OWN_PLAYS: u64 = 1 << 48;
@@ -47,6 +50,19 @@ struct Call {
     ivr: Option<Session>,
     /// Waiting in a queue: the hold music play to repeat.
     holding: Option<u64>,
+    /// In a queue (or talking to one of its agents).
+    queue: Option<String>,
+    /// The agent leg this caller is bridged to.
+    bridged: Option<CallRef>,
+}
+
+/// Our outgoing call to an agent's phone for a queued caller.
+struct AgentLeg {
+    caller: CallRef,
+    agent: String,
+    answered: bool,
+    stream: StreamId,
+    socket: Option<std::net::UdpSocket>,
 }
 
 /// A lookup answer on its way back to the core task.
@@ -95,6 +111,9 @@ pub struct Calls {
     /// who hangs up mid-message still leaves the message.
     recording: HashMap<StreamId, VoicemailMeta>,
     next_play: u64,
+    router: Router,
+    domain: String,
+    legs: HashMap<CallRef, AgentLeg>,
 }
 
 struct VoicemailMeta {
@@ -112,6 +131,8 @@ pub struct CallsConfig {
     pub ports: RtpPorts,
     pub voicemail_dir: PathBuf,
     pub clock: WallClock,
+    pub router: Router,
+    pub domain: String,
 }
 
 impl Calls {
@@ -135,6 +156,9 @@ impl Calls {
             pending_sockets: HashMap::new(),
             recording: HashMap::new(),
             next_play: OWN_PLAYS,
+            router: cfg.router,
+            domain: cfg.domain,
+            legs: HashMap::new(),
         }
     }
 
@@ -217,11 +241,42 @@ impl Calls {
                         intro_play: None,
                         ivr: None,
                         holding: None,
+                        queue: None,
+                        bridged: None,
                     },
                 );
                 self.by_stream.insert(stream, call);
                 self.pending_sockets.insert(call, socket);
                 ep.accept_call(now, call, local);
+            }
+            CallEvent::Media { call, media } if self.legs.contains_key(&call) => {
+                let Some(leg) = self.legs.get_mut(&call) else {
+                    return;
+                };
+                let Some(socket) = leg.socket.take() else {
+                    let _ = self.media.send(MediaCommand::Update {
+                        id: leg.stream,
+                        media,
+                    });
+                    return;
+                };
+                let (agent_stream, caller) = (leg.stream, leg.caller);
+                let _ = self.media.send(MediaCommand::Add {
+                    id: agent_stream,
+                    socket,
+                    media,
+                });
+                if let Some(c) = self.calls.get_mut(&caller) {
+                    // The caller is connected at once: the hold music stops for the bridge.
+                    c.holding = None;
+                    c.bridged = Some(call);
+                    let _ = self.media.send(MediaCommand::Stop { id: c.stream });
+                    let _ = self.media.send(MediaCommand::Bridge {
+                        a: c.stream,
+                        b: agent_stream,
+                    });
+                    info!(call = %caller, agent_leg = %call, "bridged");
+                }
             }
             CallEvent::Media { call, media } => {
                 let Some(c) = self.calls.get_mut(&call) else {
@@ -246,9 +301,30 @@ impl Calls {
                 self.start_service(now, ep, call);
             }
             CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
-            // Outgoing legs (agents) are not placed by this build's services yet.
-            CallEvent::Ringing { call } | CallEvent::Answered { call } => {
-                info!(%call, "outgoing leg event");
+            CallEvent::Ringing { call } => {
+                if let Some(leg) = self.legs.get(&call) {
+                    info!(agent_leg = %call, agent = %leg.agent, "agent ringing");
+                }
+            }
+            CallEvent::Answered { call } => {
+                let Some(leg) = self.legs.get_mut(&call) else {
+                    return;
+                };
+                leg.answered = true;
+                let input = AcdInput::OfferAnswered {
+                    call: CallId(leg.caller.0),
+                    agent: leg.agent.clone(),
+                };
+                info!(agent_leg = %call, agent = %leg.agent, "agent answered");
+                if let Err(e) = self.router.handle(now, input) {
+                    // Too late (ring timeout, or another phone won a ring-all).
+                    info!(agent_leg = %call, "answer not needed: {e}");
+                    ep.hangup_call(now, call);
+                }
+                self.run_router(now, ep);
+            }
+            CallEvent::Ended { call, reason } if self.legs.contains_key(&call) => {
+                self.agent_leg_ended(now, ep, call, reason)
             }
             CallEvent::Ended { call, reason } => {
                 self.pending_sockets.remove(&call);
@@ -257,6 +333,18 @@ impl Calls {
                     info!(%call, call_id = %c.sip_call_id, ?reason, %flow, %node, "call ended");
                     self.by_stream.remove(&c.stream);
                     let _ = self.media.send(MediaCommand::Remove { id: c.stream });
+                    if c.queue.is_some() {
+                        let _ = self.router.handle(
+                            now,
+                            AcdInput::CallLeft {
+                                call: CallId(call.0),
+                            },
+                        );
+                    }
+                    if let Some(leg) = c.bridged {
+                        ep.hangup_call(now, leg);
+                    }
+                    self.run_router(now, ep);
                 }
             }
         }
@@ -341,14 +429,25 @@ impl Calls {
                     language,
                     vars,
                 } => {
-                    // The skill-based router is not in this build yet: the caller
-                    // hears that they are held and music, and the queue is logged.
                     info!(%call, %queue, priority, ?skills, %language, ?vars, "queued");
+                    c.queue = Some(queue.clone());
                     let lang = c.lang.clone();
                     let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.holding = play;
                     }
+                    let join = AcdInput::CallJoins {
+                        call: CallId(call.0),
+                        queue,
+                        priority,
+                        language,
+                        skills,
+                        vars,
+                    };
+                    if let Err(e) = self.router.handle(now, join) {
+                        warn!(%call, "cannot queue: {e}");
+                    }
+                    self.run_router(now, ep);
                 }
                 IvrAction::Transfer { extension } => {
                     info!(%call, %extension, "transfer requested");
@@ -526,6 +625,281 @@ impl Calls {
             .collect();
         for call in due {
             self.ivr_input(now, ep, call, IvrInput::Timeout);
+        }
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            let _ = self.router.handle(now, AcdInput::Timeout);
+            self.run_router(now, ep);
+        }
+    }
+
+    /// An agent's registrations changed or a qualify ping answered or failed.
+    pub fn agent_presence(&mut self, now: Instant, ep: &mut Endpoint, extension: &str) {
+        let input = if ep.registrar().reachable(extension) {
+            AcdInput::AgentRegistered {
+                agent: extension.to_string(),
+            }
+        } else {
+            AcdInput::AgentUnreachable {
+                agent: extension.to_string(),
+            }
+        };
+        if let Err(e) = self.router.handle(now, input) {
+            warn!(%extension, "router refused a presence change: {e}");
+        }
+        self.run_router(now, ep);
+    }
+
+    /// Carries out the router's decisions.
+    fn run_router(&mut self, now: Instant, ep: &mut Endpoint) {
+        while let Some(out) = self.router.poll_output() {
+            match out {
+                AcdOutput::Offer {
+                    call,
+                    queue,
+                    agents,
+                    ring_timeout,
+                } => {
+                    let caller = CallRef(call.0);
+                    for agent in agents {
+                        info!(call = %caller, %queue, %agent, ?ring_timeout, "offering");
+                        self.ring_agent(now, ep, caller, &agent, &queue);
+                    }
+                }
+                AcdOutput::CancelOffer { call, agent } => {
+                    let leg = self
+                        .legs
+                        .iter()
+                        .find(|(_, l)| l.caller.0 == call.0 && *l.agent == *agent)
+                        .map(|(k, _)| *k);
+                    if let Some(leg) = leg {
+                        info!(call = %CallRef(call.0), %agent, "offer withdrawn");
+                        ep.hangup_call(now, leg);
+                    }
+                }
+                AcdOutput::Announce {
+                    call,
+                    position,
+                    estimated_wait,
+                } => {
+                    self.announce(CallRef(call.0), position, estimated_wait);
+                }
+                AcdOutput::Overflow {
+                    call,
+                    from,
+                    target,
+                    reason,
+                } => {
+                    info!(call = %CallRef(call.0), %from, ?target, ?reason, "overflow");
+                    self.overflow(now, ep, CallRef(call.0), target);
+                }
+                AcdOutput::AgentState { agent, state } => info!(%agent, ?state, "agent state"),
+                other => info!(?other, "router output not handled in this build"),
+            }
+        }
+    }
+
+    /// Rings `agent`'s most recently registered phone that answers pings.
+    fn ring_agent(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        caller: CallRef,
+        agent: &str,
+        queue: &str,
+    ) {
+        let target = ep
+            .registrar()
+            .bindings(agent)
+            .iter()
+            .rev()
+            .find(|b| b.reachable)
+            .cloned();
+        let (Some(c), Some(binding)) = (self.calls.get(&caller), target) else {
+            let _ = self.router.handle(
+                now,
+                AcdInput::OfferRejected {
+                    call: CallId(caller.0),
+                    agent: agent.to_string(),
+                    reason: RejectReason::Unreachable,
+                },
+            );
+            return;
+        };
+        let Ok(socket) = self.ports.bind() else {
+            warn!("no RTP port for an agent leg");
+            return;
+        };
+        let Ok(rtp) = socket.local_addr() else { return };
+        // What the IVR learnt goes to the agent's phone or CRM (RFC 3261 §20: X- headers are ours).
+        let mut headers = vec![
+            ("X-Switchboard-Queue".to_string(), queue.to_string()),
+            ("X-Switchboard-Language".to_string(), c.lang.clone()),
+        ];
+        if let Some(info) = self.router.call_info(CallId(caller.0)) {
+            for (k, v) in info.vars.iter().take(16) {
+                let key: String = k
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+                    .collect();
+                let value: String = v.chars().filter(|ch| !ch.is_control()).collect();
+                if !key.is_empty() {
+                    headers.push((format!("X-Switchboard-Var-{key}"), value));
+                }
+            }
+        }
+        let leg = ep.dial(
+            now,
+            DialRequest {
+                target: binding.contact.clone(),
+                dest: binding.source,
+                to: format!("sip:{agent}@{}", self.domain),
+                from_user: c.caller.clone(),
+                from_name: None,
+                headers,
+                rtp,
+            },
+        );
+        self.legs.insert(
+            leg,
+            AgentLeg {
+                caller,
+                agent: agent.to_string(),
+                answered: false,
+                stream: StreamId(leg.0),
+                socket: Some(socket),
+            },
+        );
+        self.by_stream.insert(StreamId(leg.0), leg);
+    }
+
+    fn agent_leg_ended(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        leg: CallRef,
+        reason: EndReason,
+    ) {
+        let Some(l) = self.legs.remove(&leg) else {
+            return;
+        };
+        self.by_stream.remove(&l.stream);
+        let _ = self.media.send(MediaCommand::Remove { id: l.stream });
+        let call = CallId(l.caller.0);
+        info!(agent_leg = %leg, agent = %l.agent, ?reason, "agent leg ended");
+        if l.answered {
+            // The agent hung up: the caller's call is over too; wrap-up starts.
+            let _ = self.router.handle(now, AcdInput::CallEnded { call });
+            if self
+                .calls
+                .get(&l.caller)
+                .is_some_and(|c| c.bridged == Some(leg))
+            {
+                ep.hangup_call(now, l.caller);
+            }
+        } else {
+            let reason = match reason {
+                EndReason::Declined { code: 486 | 600 } => Some(RejectReason::Busy),
+                EndReason::Declined { code: 408 | 480 } => Some(RejectReason::NoAnswer),
+                EndReason::Declined { .. } => Some(RejectReason::Declined),
+                EndReason::Unreachable => Some(RejectReason::Unreachable),
+                // We cancelled it (ring timeout, caller left): the router knows.
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                let _ = self.router.handle(
+                    now,
+                    AcdInput::OfferRejected {
+                        call,
+                        agent: l.agent.clone(),
+                        reason,
+                    },
+                );
+            }
+        }
+        self.run_router(now, ep);
+    }
+
+    /// "You are number N in the queue; your expected wait is about M minutes", then hold music.
+    fn announce(&mut self, call: CallRef, position: usize, wait: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        if c.bridged.is_some() {
+            return; // never delay a bridge
+        }
+        let lang = c.lang.clone();
+        let stream = c.stream;
+        let p = &self.prompts;
+        let mut prompts: Vec<_> = p.get(&lang, "position").into_iter().collect();
+        prompts.extend(p.say_number(position as u64, &lang));
+        prompts.extend(p.get(&lang, "in-queue"));
+        let minutes = wait.as_secs().div_ceil(60);
+        if minutes > 0 {
+            prompts.extend(p.get(&lang, "wait-minutes"));
+            prompts.extend(p.say_number(minutes, &lang));
+            prompts.extend(p.get(&lang, "minutes"));
+        }
+        prompts.extend(p.get(&lang, "moh"));
+        self.next_play += 1;
+        let play = self.next_play;
+        let _ = self.media.send(MediaCommand::Play {
+            id: stream,
+            play,
+            prompts,
+            barge_in: false,
+        });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.holding = Some(play);
+        }
+    }
+
+    /// Where a caller goes when the queue cannot serve them.
+    fn overflow(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, target: OverflowTarget) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        match target {
+            OverflowTarget::Queue(q) => c.queue = Some(q),
+            OverflowTarget::Voicemail(mailbox) => {
+                c.queue = None;
+                c.holding = None;
+                let stream = c.stream;
+                let lang = c.lang.clone();
+                let meta = VoicemailMeta {
+                    call,
+                    caller: c.caller.clone(),
+                    dialed: c.number.clone(),
+                    sip_call_id: c.sip_call_id.clone(),
+                };
+                let caller: String = meta
+                    .caller
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '+')
+                    .collect();
+                let path = self
+                    .voicemail_dir
+                    .join(&mailbox)
+                    .join(format!("{}-{caller}.wav", self.clock.at(now)));
+                self.recording.insert(stream, meta);
+                self.play_names(call, &["closed", "voicemail-beep"], &lang, false, None);
+                info!(%call, %mailbox, path = %path.display(), "recording voicemail");
+                let _ = self.media.send(MediaCommand::Record {
+                    id: stream,
+                    path,
+                    max: Duration::from_secs(180),
+                    silence: Duration::from_secs(8),
+                });
+            }
+            OverflowTarget::Flow(name) => {
+                c.queue = None;
+                c.holding = None;
+                c.service = Service::Flow(name);
+                self.start_service(now, ep, call);
+            }
+            OverflowTarget::Callback => {
+                // Queued callback is the router's; placing the call back is not wired yet.
+                info!(%call, "callback offered (not placed by this build)");
+            }
         }
     }
 }

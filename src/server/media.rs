@@ -46,6 +46,11 @@ pub enum MediaCommand {
     StopRecording {
         id: StreamId,
     },
+    /// Relay audio between two streams (caller and agent).
+    Bridge {
+        a: StreamId,
+        b: StreamId,
+    },
     Play {
         id: StreamId,
         play: u64,
@@ -256,6 +261,7 @@ fn apply(
             barge_in,
         } => engine.play(id, play, prompts, barge_in),
         MediaCommand::Stop { id } => engine.stop(id),
+        MediaCommand::Bridge { a, b } => engine.bridge(a, b),
         MediaCommand::Echo { id, on } => engine.set_echo(id, on),
         // Handled by the task loop, which owns the recordings.
         MediaCommand::Record { .. } | MediaCommand::StopRecording { .. } => {}

@@ -133,6 +133,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             ports,
             voicemail_dir: cfg.var_dir.join("voicemail"),
             clock,
+            router: crate::acd::Router::new(now, &cfg),
+            domain: cfg.sip.domain.clone(),
         },
         media,
         lookup_tx,
@@ -144,6 +146,13 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         store: &store,
         calls,
     };
+    // Agents whose registrations were restored are reachable from the start.
+    for agent in &cfg.agents {
+        if core.endpoint.registrar().reachable(&agent.extension) {
+            core.calls
+                .agent_presence(now, &mut core.endpoint, &agent.extension);
+        }
+    }
     core.run(
         stream_rx,
         Inbox {
@@ -284,12 +293,17 @@ impl Core<'_> {
                     .iter()
                     .map(|b| StoredBinding::from_binding(b, now, wall))
                     .collect();
+                self.calls
+                    .agent_presence(now, &mut self.endpoint, &extension);
                 self.store.send(StoreCommand::Bindings {
                     extension,
                     bindings,
                 });
             }
-            Event::Reachability { .. } => {}
+            Event::Reachability { extension, .. } => {
+                self.calls
+                    .agent_presence(Instant::now(), &mut self.endpoint, &extension)
+            }
             Event::Call(ev) => self
                 .calls
                 .on_call_event(Instant::now(), &mut self.endpoint, ev),
