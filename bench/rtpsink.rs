@@ -1,0 +1,294 @@
+//! rtpsink: the receiving end of bench/media.sh. Binds one UDP port per call
+//! (BASE .. BASE+N-1 on 127.0.0.1), reads every RTP packet with its kernel
+//! receive timestamp (SO_TIMESTAMPNS; on loopback that is the moment the
+//! sender's sendto() ran, so it measures what the server SENDS, not when this
+//! program got around to reading), and prints one line of statistics when
+//! DURATION seconds have passed.
+//!
+//! Per stream (= per port): packets, losses (sequence numbers never seen
+//! between the first and the last one), skipped frames (consecutive sequence
+//! numbers whose RTP timestamps are more than 20 ms apart: audio the sender
+//! never sent, e.g. a media clock that fell behind and jumped ahead),
+//! duplicates/reordered packets.
+//! Over all streams: the send jitter of each pair of consecutive packets
+//! (sequence n, n+1) of a stream, |Δ receive time − Δ RTP timestamp / 8 kHz|,
+//! as a histogram in 10 µs buckets: p50, p99, p99.9 and max.
+//!
+//! No dependencies (the script compiles it with `rustc -O`), Linux x86_64/aarch64 only:
+//! the few system calls it needs are declared by hand.
+//!
+//! Usage: rtpsink BASE N DURATION_S
+//! Output: key=value pairs on one line (see `report`).
+
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+#[repr(C)]
+struct IoVec {
+    base: *mut u8,
+    len: usize,
+}
+
+#[repr(C)]
+struct MsgHdr {
+    name: *mut u8,
+    namelen: u32,
+    iov: *mut IoVec,
+    iovlen: usize,
+    control: *mut u8,
+    controllen: usize,
+    flags: i32,
+}
+
+#[repr(C)]
+struct CmsgHdr {
+    len: usize,
+    level: i32,
+    kind: i32,
+}
+
+#[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+#[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+#[derive(Clone, Copy)]
+struct EpollEvent {
+    events: u32,
+    data: u64,
+}
+
+extern "C" {
+    fn setsockopt(fd: i32, level: i32, name: i32, val: *const u8, len: u32) -> i32;
+    fn recvmsg(fd: i32, msg: *mut MsgHdr, flags: i32) -> isize;
+    fn epoll_create1(flags: i32) -> i32;
+    fn epoll_ctl(epfd: i32, op: i32, fd: i32, ev: *mut EpollEvent) -> i32;
+    fn epoll_wait(epfd: i32, evs: *mut EpollEvent, max: i32, timeout_ms: i32) -> i32;
+}
+
+const SOL_SOCKET: i32 = 1;
+const SO_RCVBUF: i32 = 8;
+const SO_TIMESTAMPNS: i32 = 35;
+const MSG_DONTWAIT: i32 = 0x40;
+const EPOLLIN: u32 = 1;
+const EPOLL_CTL_ADD: i32 = 1;
+
+/// Jitter histogram: 10 µs buckets up to 1 s, then one overflow bucket.
+const BUCKET_US: u64 = 10;
+const BUCKETS: usize = 100_000;
+
+#[derive(Default, Clone)]
+struct Stream {
+    packets: u64,
+    /// Extended (unwrapped) sequence numbers of the first and the highest packet.
+    first_seq: Option<u64>,
+    max_seq: u64,
+    last_seq16: u16,
+    last_ts: u32,
+    last_ns: u64,
+    out_of_order: u64,
+    skipped_frames: u64,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!("usage: rtpsink BASE N DURATION_S");
+        std::process::exit(2);
+    }
+    let base: u16 = args[1].parse().expect("BASE");
+    let n: usize = args[2].parse().expect("N");
+    let duration = Duration::from_secs_f64(args[3].parse().expect("DURATION_S"));
+
+    let epfd = unsafe { epoll_create1(0) };
+    assert!(epfd >= 0, "epoll_create1 failed");
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let port = base as usize + i;
+        let s = UdpSocket::bind(("127.0.0.1", port as u16)).unwrap_or_else(|e| {
+            eprintln!("rtpsink: cannot bind 127.0.0.1:{port}: {e}");
+            std::process::exit(2)
+        });
+        let fd = s.as_raw_fd();
+        let one: i32 = 1;
+        let rcvbuf: i32 = 256 * 1024;
+        unsafe {
+            setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one as *const i32 as *const u8, 4);
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf as *const i32 as *const u8, 4);
+            let mut ev = EpollEvent { events: EPOLLIN, data: i as u64 };
+            assert_eq!(epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &mut ev), 0, "epoll_ctl");
+        }
+        sockets.push(s);
+    }
+    let fds: Vec<i32> = sockets.iter().map(|s| s.as_raw_fd()).collect();
+    eprintln!("rtpsink: listening on 127.0.0.1:{}..{} for {:?}", base, base as usize + n - 1, duration);
+
+    let mut streams = vec![Stream::default(); n];
+    let mut hist = vec![0u64; BUCKETS + 1];
+    let mut max_jitter_ns = 0u64;
+    let mut bad = 0u64;
+    let mut late = 0u64; // gaps more than 5 ms off
+    let mut events = vec![EpollEvent { events: 0, data: 0 }; 1024];
+    let mut buf = [0u8; 2048];
+    let mut control = [0u64; 16];
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        let k = unsafe { epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, 100) };
+        if k < 0 {
+            continue; // EINTR
+        }
+        for ev in &events[..k as usize] {
+            let idx = ev.data as usize;
+            // Level-triggered: one packet per ready socket per round; what is
+            // left is reported again by the next epoll_wait.
+            let mut iov = IoVec { base: buf.as_mut_ptr(), len: buf.len() };
+            let mut msg = MsgHdr {
+                name: std::ptr::null_mut(),
+                namelen: 0,
+                iov: &mut iov,
+                iovlen: 1,
+                control: control.as_mut_ptr() as *mut u8,
+                controllen: std::mem::size_of_val(&control),
+                flags: 0,
+            };
+            let len = unsafe { recvmsg(fds[idx], &mut msg, MSG_DONTWAIT) };
+            if len < 12 {
+                if len >= 0 {
+                    bad += 1;
+                }
+                continue;
+            }
+            let ns = kernel_time_ns(&msg).unwrap_or(0);
+            let p = &buf[..len as usize];
+            if p[0] >> 6 != 2 {
+                bad += 1;
+                continue;
+            }
+            let seq = u16::from_be_bytes([p[2], p[3]]);
+            let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+            let s = &mut streams[idx];
+            match s.first_seq {
+                None => {
+                    s.first_seq = Some(seq as u64 + 65536);
+                    s.max_seq = seq as u64 + 65536;
+                }
+                Some(_) => {
+                    let diff = seq.wrapping_sub(s.last_seq16) as i16;
+                    if diff == 1 {
+                        // Frames the sender skipped without a sequence gap: its
+                        // timestamp jumps by more than one 20 ms frame (160 samples).
+                        let dts = ts.wrapping_sub(s.last_ts);
+                        if dts > 160 && dts < 8000 * 60 {
+                            s.skipped_frames += u64::from(dts / 160 - 1);
+                        }
+                        let want_ns = (ts.wrapping_sub(s.last_ts) as i32 as i64) * 125_000; // 8 kHz
+                        let got_ns = ns as i64 - s.last_ns as i64;
+                        let j = (got_ns - want_ns).unsigned_abs();
+                        max_jitter_ns = max_jitter_ns.max(j);
+                        if j > 5_000_000 {
+                            late += 1;
+                            if late <= 10 {
+                                eprintln!(
+                                    "rtpsink: port {} seq {} came {:.1} ms off its 20 ms slot, {:.3} s after start",
+                                    base as usize + idx,
+                                    seq,
+                                    j as f64 / 1e6,
+                                    start.elapsed().as_secs_f64()
+                                );
+                            }
+                        }
+                        let b = ((j / 1000) / BUCKET_US) as usize;
+                        hist[b.min(BUCKETS)] += 1;
+                    }
+                    if diff <= 0 {
+                        s.out_of_order += 1;
+                        s.packets += 1;
+                        continue;
+                    }
+                    let ext = (s.max_seq as i64 + diff as i64) as u64;
+                    s.max_seq = s.max_seq.max(ext);
+                }
+            }
+            s.packets += 1;
+            s.last_seq16 = seq;
+            s.last_ts = ts;
+            s.last_ns = ns;
+        }
+    }
+    report(&streams, &hist, max_jitter_ns, bad);
+    eprintln!("rtpsink: {late} gaps more than 5 ms off");
+}
+
+/// The SCM_TIMESTAMPNS control message: the kernel's receive time in ns.
+fn kernel_time_ns(msg: &MsgHdr) -> Option<u64> {
+    let mut off = 0usize;
+    let hdr = std::mem::size_of::<CmsgHdr>();
+    while off + hdr <= msg.controllen {
+        let c = unsafe { &*(msg.control.add(off) as *const CmsgHdr) };
+        if c.len < hdr {
+            return None;
+        }
+        if c.level == SOL_SOCKET && c.kind == SO_TIMESTAMPNS {
+            let d = unsafe { msg.control.add(off + hdr) as *const i64 };
+            let (sec, nsec) = unsafe { (d.read_unaligned(), d.add(1).read_unaligned()) };
+            return Some(sec as u64 * 1_000_000_000 + nsec as u64);
+        }
+        off += (c.len + 7) & !7;
+    }
+    None
+}
+
+fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
+    let seen: Vec<&Stream> = streams.iter().filter(|s| s.first_seq.is_some()).collect();
+    let packets: u64 = seen.iter().map(|s| s.packets).sum();
+    let ooo: u64 = seen.iter().map(|s| s.out_of_order).sum();
+    let skipped: u64 = seen.iter().map(|s| s.skipped_frames).sum();
+    let streams_with_skips = seen.iter().filter(|s| s.skipped_frames > 0).count();
+    let mut lost = 0u64;
+    let mut streams_with_loss = 0u64;
+    for s in &seen {
+        let expected = s.max_seq - s.first_seq.unwrap() + 1;
+        let in_order = s.packets - s.out_of_order;
+        if expected > in_order {
+            lost += expected - in_order;
+            streams_with_loss += 1;
+        }
+    }
+    let mut per: Vec<u64> = seen.iter().map(|s| s.packets).collect();
+    per.sort_unstable();
+    let pick = |q: f64| -> u64 { if per.is_empty() { 0 } else { per[((per.len() - 1) as f64 * q) as usize] } };
+    let total: u64 = hist.iter().sum();
+    let pct = |q: f64| -> String {
+        if total == 0 {
+            return "-".into();
+        }
+        let want = (total as f64 * q).ceil() as u64;
+        let mut cum = 0;
+        for (i, c) in hist.iter().enumerate() {
+            cum += c;
+            if cum >= want {
+                return format!("{}", (i as u64 + 1) * BUCKET_US); // upper bound of the bucket
+            }
+        }
+        "-".into()
+    };
+    println!(
+        "streams={} packets={} lost={} streams_with_loss={} skipped_frames={} streams_with_skips={} out_of_order={} not_rtp={} \
+         per_stream_min={} per_stream_median={} per_stream_max={} gaps={} \
+         jitter_p50_us={} jitter_p99_us={} jitter_p999_us={} jitter_max_us={}",
+        seen.len(),
+        packets,
+        lost,
+        streams_with_loss,
+        skipped,
+        streams_with_skips,
+        ooo,
+        bad,
+        pick(0.0),
+        pick(0.5),
+        pick(1.0),
+        total,
+        pct(0.50),
+        pct(0.99),
+        pct(0.999),
+        max_jitter_ns / 1000
+    );
+}
