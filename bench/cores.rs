@@ -356,3 +356,89 @@ fn sdp_parse_and_answer(b: Bencher) {
         sdp::answer(&offer, local, &mut session).unwrap()
     });
 }
+
+// ---- IVR interpreter -------------------------------------------------------
+
+use switchboard::ivr::flow::FlowSet;
+use switchboard::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session};
+
+fn demo_flows() -> Arc<FlowSet> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-flows");
+    Arc::new(FlowSet::load_dir(&dir).expect("demo flows load"))
+}
+
+fn new_session(flows: &Arc<FlowSet>, now: Instant) -> Session {
+    let ctx = CallContext {
+        caller: "0612345678".into(),
+        dialed: "5000".into(),
+        language: "en".into(),
+        // A Monday, 10:00 in London: the centre is open.
+        wall_time_unix_ms: 1_795_395_600_000,
+    };
+    Session::new(flows.clone(), "support", ctx, now).expect("support flow")
+}
+
+/// One caller's whole walk through the demo flow: welcome, language 1, hours,
+/// main menu 3, order number 12345#, read-back, queue. Every prompt is
+/// played to its end; returns the number of events fed to the interpreter.
+fn walk(flows: &Arc<FlowSet>, now: Instant) -> usize {
+    let mut s = new_session(flows, now);
+    s.handle_input(now, IvrInput::Start);
+    let mut keys = "1312345#".chars();
+    let mut events = 1;
+    loop {
+        let mut played = None;
+        while let Some(a) = s.poll_action() {
+            match a {
+                IvrAction::Play { play, .. } => played = Some(play),
+                IvrAction::Enqueue { .. } | IvrAction::Hangup => return events,
+                _ => {}
+            }
+        }
+        let input = match (played, keys.next()) {
+            (Some(play), _) => IvrInput::PlayFinished {
+                play,
+                interrupted: false,
+            },
+            (None, Some(k)) => IvrInput::Digit(k),
+            (None, None) => return events,
+        };
+        s.handle_input(now, input);
+        events += 1;
+    }
+}
+
+/// Interpreter steps per second: events of a full walk through the demo flow.
+#[divan::bench]
+fn ivr_walk_demo_flow(b: Bencher) {
+    let flows = demo_flows();
+    let now = Instant::now();
+    let per_walk = walk(&flows, now);
+    assert!(
+        per_walk > 8,
+        "the walk reached the queue in {per_walk} events"
+    );
+    b.counter(ItemsCount::new(per_walk))
+        .bench(|| black_box(walk(&flows, now)));
+}
+
+/// Memory per active flow instance: a started session waiting in the main
+/// menu (its heap as allocated, see the alloc columns, plus the struct).
+#[divan::bench]
+fn ivr_session_in_menu(b: Bencher) {
+    let flows = demo_flows();
+    let now = Instant::now();
+    eprintln!(
+        "size_of::<Session>() = {} bytes",
+        std::mem::size_of::<Session>()
+    );
+    b.bench(|| {
+        let mut s = new_session(&flows, now);
+        s.handle_input(now, IvrInput::Start);
+        while s.poll_action().is_some() {}
+        black_box(s)
+    });
+}
+
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();

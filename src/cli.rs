@@ -42,9 +42,88 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the call centre: SIP registrar and call handling (default).
     Serve(ServeArgs),
-    /// Validate the configuration and every file it names; exit 1 with
-    /// `file:line:column: message` lines on any problem.
+    /// Validate the configuration and every file it names (IVR flows included);
+    /// exit 1 with `file:line:column: message` lines on any problem.
     Check(ConfigArg),
+    /// Run an IVR flow offline with a scripted caller and virtual time.
+    Simulate(SimulateArgs),
+    /// Write an IVR flow as a Graphviz DOT or Mermaid diagram.
+    Graph(GraphArgs),
+    /// Voicemail left by callers (after hours, or when they chose it).
+    #[command(subcommand)]
+    Voicemail(VoicemailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VoicemailCommand {
+    /// List messages, newest first: box, time, caller, duration, file.
+    List(VoicemailListArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VoicemailListArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this mailbox.
+    #[arg(long = "box")]
+    pub mailbox: Option<String>,
+    /// Override `var_dir`.
+    #[arg(long)]
+    pub var_dir: Option<PathBuf>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SimulateArgs {
+    /// Flow name (`support` → `<flows_dir>/support.yaml`) or path to a flow file.
+    pub flow: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// What the caller does, comma-separated: keys pressed once the prompt has
+    /// played (`1`, `42#`), keys that interrupt a prompt (`!1`), `wait 6s`, `hangup`.
+    #[arg(long, default_value = "")]
+    pub input: String,
+    /// Calling number.
+    #[arg(long, default_value = "anonymous")]
+    pub caller: String,
+    /// Dialled number.
+    #[arg(long, default_value = "")]
+    pub dialed: String,
+    /// Wall time at the start: `2026-11-23T10:00:00[Europe/London]` or RFC 3339
+    /// (`2026-11-23T10:00:00Z`); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Reply to a lookup: JSON, `error` or `timeout`. Repeat for several
+    /// lookups (the last one repeats); without it every lookup fails.
+    #[arg(long)]
+    pub lookup: Vec<String>,
+    /// Language at the start (default: `media.default_language`).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// How long each prompt plays in virtual time.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub prompt_length: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GraphArgs {
+    /// Flow name (`support` → `<flows_dir>/support.yaml`) or path to a flow file.
+    pub flow: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,10 +6,13 @@
 //! - [`server`]: the tokio shell — sockets, timers and storage threads feeding the cores.
 //! - [`media`]: SDP offer/answer and the prompt library (audio decoded once at load).
 //! - [`store`]: SQLite persistence (registrations now, CDRs later).
+//! - [`acd`]: the skill-based queue router (agents, queues, strategies), sans-IO.
 //! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
 
+pub mod acd;
 pub mod cli;
 pub mod config;
+pub mod ivr;
 pub mod logging;
 pub mod media;
 pub mod server;

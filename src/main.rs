@@ -11,6 +11,13 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Check(args) => match Config::load(&args.config) {
             Ok(cfg) => {
+                let problems = switchboard::ivr::commands::check(&cfg);
+                if !problems.is_empty() {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    return ExitCode::FAILURE;
+                }
                 println!(
                     "{}: OK ({} agents, {} numbers)",
                     args.config.display(),
@@ -21,6 +28,26 @@ fn main() -> ExitCode {
             }
             Err(e) => report(e),
         },
+        Command::Simulate(args) => print_or_fail(switchboard::ivr::commands::simulate(&args), None),
+        Command::Graph(args) => print_or_fail(
+            switchboard::ivr::commands::graph(&args),
+            args.output.as_deref(),
+        ),
+        Command::Voicemail(switchboard::cli::VoicemailCommand::List(args)) => {
+            let var = match (&args.var_dir, Config::load(&args.config.config)) {
+                (Some(v), _) => v.clone(),
+                (None, Ok(cfg)) => cfg.var_dir,
+                (None, Err(e)) => return report(e),
+            };
+            print_or_fail(
+                switchboard::store::voicemail::list_text(
+                    &var.join("voicemail"),
+                    args.mailbox.as_deref(),
+                    args.json,
+                ),
+                None,
+            )
+        }
         Command::Serve(args) => {
             if let Err(e) = switchboard::logging::init(cli.log.log_format, &cli.log.log) {
                 eprintln!("{e:#}");
@@ -38,6 +65,27 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Prints a subcommand's output (or writes it to `output`), or its error.
+fn print_or_fail(r: Result<String, String>, output: Option<&std::path::Path>) -> ExitCode {
+    match (r, output) {
+        (Ok(text), None) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        (Ok(text), Some(path)) => match std::fs::write(path, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        },
+        (Err(e), _) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -4,52 +4,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::audio::{best_envelope_match, dtmf_tones, read_wav, sine, tone_share, write_wav};
-use common::{
-    free_port, free_port_range, pj_peer, repo, require_pjsua2, require_tool, Server, Sipp,
-};
-
-/// The digits the server logged for its calls, in order, with their source.
-fn logged_digits(server: &Server, source: &str) -> String {
-    server
-        .log_text()
-        .lines()
-        .filter(|l| l.contains(" digit") && l.contains(&format!("source={source}")))
-        .filter_map(|l| l.split("digit=").nth(1).and_then(|d| d.chars().next()))
-        .collect()
-}
-
-/// Waits up to 5 s for the server log to contain `needle` (log lines are
-/// written as events happen; the peer may exit a moment earlier).
-fn wait_log(server: &Server, needle: &str) -> bool {
-    for _ in 0..50 {
-        if server.log_text().contains(needle) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-fn pj_call(server: &Server, number: &str, extra: &[&str]) -> (common::PjRun, tempfile::TempDir) {
-    let python = require_pjsua2().expect("pjsua2");
-    let dir = tempfile::tempdir().unwrap();
-    let mut args: Vec<String> = vec![
-        "--port".into(),
-        free_port().to_string(),
-        "--rtp-port".into(),
-        free_port_range(8).to_string(),
-        "--call".into(),
-        format!("sip:{number}@{}", server.sip),
-    ];
-    for a in extra {
-        args.push(a.replace("{dir}", &dir.path().display().to_string()));
-    }
-    let run = pj_peer(&python, &args, Duration::from_secs(40));
-    (run, dir)
-}
+use common::{logged_digits, pj_call, repo, require_pjsua2, require_tool, wait_log, Server, Sipp};
 
 #[test]
 fn caller_hears_the_welcome_prompt() {
@@ -192,7 +148,7 @@ fn sipp_rfc4733_digits_and_bye() {
         "{}",
         server.log_text()
     );
-    assert!(server.log_text().contains("CallerHangup"));
+    assert!(server.log_text().contains("RemoteHangup"));
 }
 
 #[test]

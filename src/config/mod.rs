@@ -5,6 +5,7 @@
 //! after deserialisation find their position with [`locate`].
 
 pub mod locate;
+pub mod queues;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -297,6 +298,12 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     #[serde(default)]
     pub numbers: BTreeMap<String, NumberConfig>,
+    /// Skill-based queues by name (see [`queues`]).
+    #[serde(default)]
+    pub queues: BTreeMap<String, queues::QueueConfig>,
+    /// Ring-no-answer and unreachable rules for every agent.
+    #[serde(default)]
+    pub agent_policy: queues::AgentPolicy,
     /// State, CDRs, recordings and voicemail.
     #[serde(default = "default_var")]
     pub var_dir: PathBuf,
@@ -467,6 +474,7 @@ impl Config {
                 (None, true) => {}
             }
         }
+        queues::validate(self, text, &mut out);
         out
     }
 

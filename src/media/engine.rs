@@ -60,6 +60,12 @@ pub enum MediaEvent {
     },
     /// No RTP from the far end for the configured time: the call is dead.
     Inactive { stream: StreamId },
+    /// A recording ended (`#`, silence or its maximum length); the file is complete.
+    RecordingFinished {
+        stream: StreamId,
+        path: std::path::PathBuf,
+        duration: Duration,
+    },
 }
 
 #[derive(Debug)]
@@ -116,6 +122,11 @@ struct Stream {
     inactive_reported: bool,
     sink: Option<Box<dyn AudioSink>>,
     pcm_scratch: Vec<i16>,
+    /// The stream this one's audio is relayed to (caller and agent bridged).
+    bridge: Option<StreamId>,
+    /// Maps the far end's RTP timestamps onto ours while relaying into this
+    /// stream; reset when the source changes (new SSRC).
+    relay_map: Option<(u32, u32)>,
 }
 
 pub struct MediaEngine {
@@ -200,6 +211,8 @@ impl MediaEngine {
             inactive_reported: false,
             sink: None,
             pcm_scratch: Vec::with_capacity(SAMPLES_PER_FRAME),
+            bridge: None,
+            relay_map: None,
         };
         self.streams.insert(id, stream);
     }
@@ -262,6 +275,30 @@ impl MediaEngine {
 
     pub fn is_playing(&self, id: StreamId) -> bool {
         self.streams.get(&id).is_some_and(|s| s.playing.is_some())
+    }
+
+    /// Relays audio and RFC 4733 events between two streams, each way, from
+    /// now on: a caller and an agent talking. A stream that plays a prompt
+    /// (music on hold while the other side holds) is not fed meanwhile.
+    pub fn bridge(&mut self, a: StreamId, b: StreamId) {
+        if a == b || !self.streams.contains_key(&a) || !self.streams.contains_key(&b) {
+            return;
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(s) = self.streams.get_mut(&x) {
+                s.bridge = Some(y);
+                s.relay_map = None;
+                s.echo = false;
+            }
+        }
+    }
+
+    /// Ends a bridge; both streams go back to the clock (silence or prompts).
+    pub fn unbridge(&mut self, a: StreamId) {
+        let b = self.streams.get_mut(&a).and_then(|s| s.bridge.take());
+        if let Some(b) = b.and_then(|b| self.streams.get_mut(&b)) {
+            b.bridge = None;
+        }
     }
 
     /// Sends back what the far end sends (the echo test).
@@ -355,6 +392,11 @@ impl MediaEngine {
             return;
         };
         let sending = matches!(s.direction, Direction::SendRecv | Direction::SendOnly);
+        if s.bridge.is_some() && s.playing.is_none() && s.dtmf_out.is_empty() {
+            // Fed by the relay; the clock only keeps our timestamps true to time.
+            s.ts = s.ts.wrapping_add(SAMPLES_PER_FRAME as u32);
+            return;
+        }
         // RFC 4733 events take the place of audio while they last.
         if !s.dtmf_out.is_empty() {
             let slot = s.dtmf_slot;
@@ -495,6 +537,20 @@ impl MediaEngine {
         if s.remote != Some(from) && s.direction != Direction::Inactive {
             s.remote = Some(from);
         }
+        let relay_to = s.bridge;
+        if let Some(to) = relay_to {
+            let src_codec = match pt {
+                0 => Codec::Pcmu,
+                8 => Codec::Pcma,
+                _ => s.codec,
+            };
+            let ssrc = pkt.ssrc();
+            let (ts, mark, payload) = (pkt.timestamp(), pkt.mark(), pkt.payload().to_vec());
+            self.relay(to, ssrc, ts, mark, is_event, src_codec, &payload);
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
         if is_event {
             s.seen_events = true;
             if let Some(digit) = s
@@ -540,6 +596,86 @@ impl MediaEngine {
             for d in digits {
                 self.digit(id, d, DigitSource::Inband);
             }
+        }
+    }
+
+    /// Sends one packet received on the other leg into stream `to`, with
+    /// `to`'s own SSRC and sequence numbers, and timestamps moved onto its
+    /// clock by a fixed offset (so the far end's timing passes through).
+    #[allow(clippy::too_many_arguments)]
+    fn relay(
+        &mut self,
+        to: StreamId,
+        src_ssrc: u32,
+        src_ts: u32,
+        mark: bool,
+        event: bool,
+        src_codec: Codec,
+        payload: &[u8],
+    ) {
+        let Some(t) = self.streams.get_mut(&to) else {
+            return;
+        };
+        if t.playing.is_some() || !t.dtmf_out.is_empty() {
+            return; // a prompt (music on hold) has the line
+        }
+        let (Some(dest), true) = (
+            t.remote,
+            matches!(t.direction, Direction::SendRecv | Direction::SendOnly),
+        ) else {
+            return;
+        };
+        // A new source (first packet, or the far end's SSRC changed) starts a
+        // talkspurt on our clock: marker set (RFC 3551 §4.1).
+        let (offset, new_source) = match t.relay_map {
+            Some((ssrc, off)) if ssrc == src_ssrc => (off, false),
+            _ => {
+                let off = t.ts.wrapping_sub(src_ts);
+                t.relay_map = Some((src_ssrc, off));
+                (off, true)
+            }
+        };
+        let first = t.first || new_source;
+        let mut out = Vec::with_capacity(payload.len());
+        let pt = if event {
+            match t.te_pt {
+                Some(te) => {
+                    out.extend_from_slice(payload);
+                    te
+                }
+                None => return, // the other phone takes no events; it was reported as a digit
+            }
+        } else {
+            if src_codec == t.codec {
+                out.extend_from_slice(payload);
+            } else {
+                t.pcm_scratch.clear();
+                src_codec.decode(payload, &mut t.pcm_scratch);
+                t.codec.encode(&t.pcm_scratch, &mut out);
+            }
+            if let Some(sink) = t.sink.as_mut() {
+                t.pcm_scratch.clear();
+                t.codec.decode(&out, &mut t.pcm_scratch);
+                sink.sent(&t.pcm_scratch);
+            }
+            t.pt
+        };
+        let b = RtpPacketBuilder::new()
+            .payload_type(pt)
+            .ssrc(t.ssrc)
+            .sequence(Seq::from(t.seq))
+            .timestamp(src_ts.wrapping_add(offset))
+            .marked(mark || first)
+            .payload(&out);
+        if let Ok(n) = b.build_into(&mut self.buf) {
+            t.first = false;
+            t.seq = t.seq.wrapping_add(1);
+            self.stats.packets_sent += 1;
+            self.out.push_back(MediaOutput::Send {
+                stream: to,
+                to: dest,
+                bytes: self.buf[..n].to_vec(),
+            });
         }
     }
 

@@ -7,4 +7,5 @@ pub mod engine;
 pub mod g711;
 pub mod prompts;
 pub mod recorder;
+pub mod recording;
 pub mod sdp;

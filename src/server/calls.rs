@@ -1,19 +1,33 @@
 //! What each call does once answered: the glue between SIP sessions, the
-//! media task and the service a number offers (echo test, IVR flow).
+//! media task and the service a number offers — the echo test, or an IVR flow
+//! run by the sans-IO [`ivr::Session`](crate::ivr::interpreter::Session).
+//!
+//! A caller's key press arrives here as a media event (RFC 4733, in-band) or a
+//! call event (SIP INFO) and goes to the call's IVR session as `IvrInput::Digit`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn};
 
+use super::lookup;
 use super::media::{MediaCommand, RtpPorts};
+use crate::acd::{CallId, Input as AcdInput, Output as AcdOutput, RejectReason, Router};
+use crate::config::queues::OverflowTarget;
 use crate::config::NumberConfig;
-use crate::media::engine::{MediaEvent, StreamId};
+use crate::ivr::flow::FlowSet;
+use crate::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session};
+use crate::media::engine::{DigitSource, MediaEvent, StreamId};
 use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::{CallEvent, CallRef};
+use crate::sip::session::{DialRequest, EndReason};
+
+/// Play ids of our own (hold music), far above the IVR's own numbering.
+const OWN_PLAYS: u64 = 1 << 48;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Service {
@@ -27,57 +41,155 @@ struct Call {
     service: Service,
     stream: StreamId,
     sip_call_id: String,
+    caller: String,
+    number: String,
     media_up: bool,
     lang: String,
     /// The prompt play whose end starts the echo.
     intro_play: Option<u64>,
+    ivr: Option<Session>,
+    /// Waiting in a queue: the hold music play to repeat.
+    holding: Option<u64>,
+    /// In a queue (or talking to one of its agents).
+    queue: Option<String>,
+    /// The agent leg this caller is bridged to.
+    bridged: Option<CallRef>,
+}
+
+/// Our outgoing call to an agent's phone for a queued caller.
+struct AgentLeg {
+    caller: CallRef,
+    agent: String,
+    answered: bool,
+    stream: StreamId,
+    socket: Option<std::net::UdpSocket>,
+}
+
+/// A lookup answer on its way back to the core task.
+pub struct LookupDone {
+    pub call: CallRef,
+    pub id: u64,
+    pub body: Option<serde_json::Value>,
+}
+
+/// Where wall-clock time comes from: the real clock, or a fixed start for
+/// demos and tests (`SWITCHBOARD_CLOCK`), advancing with the monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    base_ms: i64,
+    base: Instant,
+}
+
+impl WallClock {
+    pub fn new(start_unix_ms: i64, now: Instant) -> Self {
+        WallClock {
+            base_ms: start_unix_ms,
+            base: now,
+        }
+    }
+
+    pub fn at(&self, now: Instant) -> i64 {
+        self.base_ms + now.saturating_duration_since(self.base).as_millis() as i64
+    }
 }
 
 pub struct Calls {
     numbers: BTreeMap<String, NumberConfig>,
     prompts: Arc<PromptLibrary>,
+    flows: Arc<FlowSet>,
     default_lang: String,
     ports: RtpPorts,
     media: mpsc::UnboundedSender<MediaCommand>,
+    lookups: mpsc::UnboundedSender<LookupDone>,
+    voicemail_dir: PathBuf,
+    clock: WallClock,
     calls: HashMap<CallRef, Call>,
     by_stream: HashMap<StreamId, CallRef>,
     /// RTP sockets bound for calls whose media is not negotiated yet.
     pending_sockets: HashMap<CallRef, std::net::UdpSocket>,
+    /// Voicemail being recorded, by stream: outlives the call, because a caller
+    /// who hangs up mid-message still leaves the message.
+    recording: HashMap<StreamId, VoicemailMeta>,
     next_play: u64,
+    router: Router,
+    domain: String,
+    legs: HashMap<CallRef, AgentLeg>,
+}
+
+struct VoicemailMeta {
+    call: CallRef,
+    caller: String,
+    dialed: String,
+    sip_call_id: String,
+}
+
+pub struct CallsConfig {
+    pub numbers: BTreeMap<String, NumberConfig>,
+    pub prompts: Arc<PromptLibrary>,
+    pub flows: Arc<FlowSet>,
+    pub default_lang: String,
+    pub ports: RtpPorts,
+    pub voicemail_dir: PathBuf,
+    pub clock: WallClock,
+    pub router: Router,
+    pub domain: String,
 }
 
 impl Calls {
     pub fn new(
-        numbers: BTreeMap<String, NumberConfig>,
-        prompts: Arc<PromptLibrary>,
-        default_lang: String,
-        ports: RtpPorts,
+        cfg: CallsConfig,
         media: mpsc::UnboundedSender<MediaCommand>,
+        lookups: mpsc::UnboundedSender<LookupDone>,
     ) -> Self {
         Calls {
-            numbers,
-            prompts,
-            default_lang,
-            ports,
+            numbers: cfg.numbers,
+            prompts: cfg.prompts,
+            flows: cfg.flows,
+            default_lang: cfg.default_lang,
+            ports: cfg.ports,
             media,
+            lookups,
+            voicemail_dir: cfg.voicemail_dir,
+            clock: cfg.clock,
             calls: HashMap::new(),
             by_stream: HashMap::new(),
             pending_sockets: HashMap::new(),
-            next_play: 1,
+            recording: HashMap::new(),
+            next_play: OWN_PLAYS,
+            router: cfg.router,
+            domain: cfg.domain,
+            legs: HashMap::new(),
         }
     }
 
-    fn play(&mut self, call: CallRef, names: &[&str], barge_in: bool) -> Option<u64> {
+    /// New flows and prompts for calls that start from now on; calls in
+    /// progress keep the flows (and the prompts being played) they have.
+    pub fn reload(&mut self, flows: Arc<FlowSet>, prompts: Arc<PromptLibrary>) {
+        self.flows = flows;
+        self.prompts = prompts;
+    }
+
+    /// Plays prompts by name in the call's language; returns the play id.
+    fn play_names(
+        &mut self,
+        call: CallRef,
+        names: &[&str],
+        lang: &str,
+        barge_in: bool,
+        play: Option<u64>,
+    ) -> Option<u64> {
         let c = self.calls.get(&call)?;
         let prompts: Vec<_> = names
             .iter()
-            .filter_map(|n| self.prompts.get(&c.lang, n))
+            .filter_map(|n| self.prompts.get(lang, n))
             .collect();
         if prompts.len() != names.len() {
-            warn!(%call, ?names, lang = %c.lang, "prompt missing");
+            warn!(%call, ?names, %lang, "prompt missing");
         }
-        let play = self.next_play;
-        self.next_play += 1;
+        let play = play.unwrap_or_else(|| {
+            self.next_play += 1;
+            self.next_play
+        });
         let _ = self.media.send(MediaCommand::Play {
             id: c.stream,
             play,
@@ -115,20 +227,56 @@ impl Calls {
                 };
                 let stream = StreamId(call.0);
                 info!(%call, %number, %caller, ?service, rtp = %local, "answering");
+                let lang = self.default_lang.clone();
                 self.calls.insert(
                     call,
                     Call {
                         service,
                         stream,
                         sip_call_id,
+                        caller,
+                        number,
                         media_up: false,
-                        lang: self.default_lang.clone(),
+                        lang,
                         intro_play: None,
+                        ivr: None,
+                        holding: None,
+                        queue: None,
+                        bridged: None,
                     },
                 );
                 self.by_stream.insert(stream, call);
                 self.pending_sockets.insert(call, socket);
                 ep.accept_call(now, call, local);
+            }
+            CallEvent::Media { call, media } if self.legs.contains_key(&call) => {
+                let Some(leg) = self.legs.get_mut(&call) else {
+                    return;
+                };
+                let Some(socket) = leg.socket.take() else {
+                    let _ = self.media.send(MediaCommand::Update {
+                        id: leg.stream,
+                        media,
+                    });
+                    return;
+                };
+                let (agent_stream, caller) = (leg.stream, leg.caller);
+                let _ = self.media.send(MediaCommand::Add {
+                    id: agent_stream,
+                    socket,
+                    media,
+                });
+                if let Some(c) = self.calls.get_mut(&caller) {
+                    // The caller is connected at once: the hold music stops for the bridge.
+                    c.holding = None;
+                    c.bridged = Some(call);
+                    let _ = self.media.send(MediaCommand::Stop { id: c.stream });
+                    let _ = self.media.send(MediaCommand::Bridge {
+                        a: c.stream,
+                        b: agent_stream,
+                    });
+                    info!(call = %caller, agent_leg = %call, "bridged");
+                }
             }
             CallEvent::Media { call, media } => {
                 let Some(c) = self.calls.get_mut(&call) else {
@@ -150,56 +298,249 @@ impl Calls {
                     socket,
                     media,
                 });
-                match c.service.clone() {
-                    Service::Echo => {
-                        let play = self.play(call, &["echo-test"], true);
-                        if let Some(c) = self.calls.get_mut(&call) {
-                            c.intro_play = play;
-                        }
-                    }
-                    Service::Flow(_) => {
-                        self.play(call, &["welcome", "main-menu"], true);
-                    }
+                self.start_service(now, ep, call);
+            }
+            CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
+            CallEvent::Ringing { call } => {
+                if let Some(leg) = self.legs.get(&call) {
+                    info!(agent_leg = %call, agent = %leg.agent, "agent ringing");
                 }
             }
-            CallEvent::Digit { call, digit } => self.digit(call, digit, "sip-info"),
+            CallEvent::Answered { call } => {
+                let Some(leg) = self.legs.get_mut(&call) else {
+                    return;
+                };
+                leg.answered = true;
+                let input = AcdInput::OfferAnswered {
+                    call: CallId(leg.caller.0),
+                    agent: leg.agent.clone(),
+                };
+                info!(agent_leg = %call, agent = %leg.agent, "agent answered");
+                if let Err(e) = self.router.handle(now, input) {
+                    // Too late (ring timeout, or another phone won a ring-all).
+                    info!(agent_leg = %call, "answer not needed: {e}");
+                    ep.hangup_call(now, call);
+                }
+                self.run_router(now, ep);
+            }
+            CallEvent::Ended { call, reason } if self.legs.contains_key(&call) => {
+                self.agent_leg_ended(now, ep, call, reason)
+            }
             CallEvent::Ended { call, reason } => {
                 self.pending_sockets.remove(&call);
                 if let Some(c) = self.calls.remove(&call) {
-                    info!(%call, call_id = %c.sip_call_id, ?reason, "call ended");
+                    let (flow, node) = c.ivr.as_ref().map(|s| s.position()).unwrap_or(("", ""));
+                    info!(%call, call_id = %c.sip_call_id, ?reason, %flow, %node, "call ended");
                     self.by_stream.remove(&c.stream);
                     let _ = self.media.send(MediaCommand::Remove { id: c.stream });
+                    if c.queue.is_some() {
+                        let _ = self.router.handle(
+                            now,
+                            AcdInput::CallLeft {
+                                call: CallId(call.0),
+                            },
+                        );
+                    }
+                    if let Some(leg) = c.bridged {
+                        ep.hangup_call(now, leg);
+                    }
+                    self.run_router(now, ep);
                 }
             }
         }
     }
 
-    fn digit(&mut self, call: CallRef, digit: char, source: &str) {
+    fn start_service(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        match c.service.clone() {
+            Service::Echo => {
+                let lang = c.lang.clone();
+                let play = self.play_names(call, &["echo-test"], &lang, true, None);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.intro_play = play;
+                }
+            }
+            Service::Flow(name) => {
+                let ctx = CallContext {
+                    caller: c.caller.clone(),
+                    dialed: c.number.clone(),
+                    language: c.lang.clone(),
+                    wall_time_unix_ms: self.clock.at(now),
+                };
+                match Session::new(self.flows.clone(), &name, ctx, now) {
+                    Ok(mut s) => {
+                        s.handle_input(now, IvrInput::Start);
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.ivr = Some(s);
+                        }
+                        self.run_ivr(now, ep, call);
+                    }
+                    Err(e) => {
+                        warn!(%call, flow = %name, "cannot start the flow: {e}");
+                        ep.hangup_call(now, call);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out everything the call's IVR session asks for.
+    fn run_ivr(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+        loop {
+            let Some(c) = self.calls.get_mut(&call) else {
+                return;
+            };
+            let Some(action) = c.ivr.as_mut().and_then(|s| s.poll_action()) else {
+                return;
+            };
+            let stream = c.stream;
+            match action {
+                IvrAction::Play {
+                    play,
+                    prompts,
+                    barge_in,
+                    language,
+                } => {
+                    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+                    self.play_names(call, &names, &language, barge_in, Some(play));
+                }
+                IvrAction::StopPlay => {
+                    let _ = self.media.send(MediaCommand::Stop { id: stream });
+                }
+                IvrAction::SetLanguage(lang) => {
+                    info!(%call, %lang, "language");
+                    c.lang = lang;
+                }
+                IvrAction::Lookup(req) => {
+                    info!(%call, request = ?req, "lookup");
+                    let tx = self.lookups.clone();
+                    tokio::spawn(async move {
+                        let id = req.id;
+                        let body = lookup::fetch(&req).await;
+                        let _ = tx.send(LookupDone { call, id, body });
+                    });
+                }
+                IvrAction::Enqueue {
+                    queue,
+                    priority,
+                    skills,
+                    language,
+                    vars,
+                } => {
+                    info!(%call, %queue, priority, ?skills, %language, ?vars, "queued");
+                    c.queue = Some(queue.clone());
+                    let lang = c.lang.clone();
+                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = play;
+                    }
+                    let join = AcdInput::CallJoins {
+                        call: CallId(call.0),
+                        queue,
+                        priority,
+                        language,
+                        skills,
+                        vars,
+                    };
+                    if let Err(e) = self.router.handle(now, join) {
+                        warn!(%call, "cannot queue: {e}");
+                    }
+                    self.run_router(now, ep);
+                }
+                IvrAction::Transfer { extension } => {
+                    info!(%call, %extension, "transfer requested");
+                    let lang = c.lang.clone();
+                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = play;
+                    }
+                }
+                IvrAction::Voicemail {
+                    box_name,
+                    max,
+                    silence,
+                } => {
+                    let stamp = self.clock.at(now);
+                    let caller: String = c
+                        .caller
+                        .chars()
+                        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '+')
+                        .collect();
+                    let path = self
+                        .voicemail_dir
+                        .join(&box_name)
+                        .join(format!("{stamp}-{caller}.wav"));
+                    info!(%call, mailbox = %box_name, path = %path.display(), "recording voicemail");
+                    let meta = VoicemailMeta {
+                        call,
+                        caller: c.caller.clone(),
+                        dialed: c.number.clone(),
+                        sip_call_id: c.sip_call_id.clone(),
+                    };
+                    self.recording.insert(stream, meta);
+                    let _ = self.media.send(MediaCommand::Record {
+                        id: stream,
+                        path,
+                        max,
+                        silence,
+                    });
+                }
+                IvrAction::StopRecording => {
+                    let _ = self.media.send(MediaCommand::StopRecording { id: stream });
+                }
+                IvrAction::Hangup => {
+                    info!(%call, "flow hangs up");
+                    ep.hangup_call(now, call);
+                }
+                IvrAction::Trail(entry) => info!(%call, trail = ?entry, "ivr"),
+            }
+        }
+    }
+
+    fn ivr_input(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, input: IvrInput) {
+        if let Some(s) = self.calls.get_mut(&call).and_then(|c| c.ivr.as_mut()) {
+            s.handle_input(now, input);
+            self.run_ivr(now, ep, call);
+        }
+    }
+
+    fn digit(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, digit: char, source: &str) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
         info!(%call, call_id = %c.sip_call_id, %digit, %source, "digit");
+        self.ivr_input(now, ep, call, IvrInput::Digit(digit));
     }
 
     pub fn on_media_event(&mut self, now: Instant, ep: &mut Endpoint, ev: MediaEvent) {
-        match ev {
-            MediaEvent::Digit {
-                stream,
-                digit,
-                source,
-            } => {
-                if let Some(call) = self.by_stream.get(&stream).copied() {
-                    let source = match source {
-                        crate::media::engine::DigitSource::Rfc4733 => "rfc4733",
-                        crate::media::engine::DigitSource::Inband => "inband",
-                    };
-                    self.digit(call, digit, source);
-                }
+        let stream = match &ev {
+            MediaEvent::Digit { stream, .. }
+            | MediaEvent::PlayFinished { stream, .. }
+            | MediaEvent::Inactive { stream }
+            | MediaEvent::RecordingFinished { stream, .. } => *stream,
+        };
+        if let MediaEvent::RecordingFinished { path, duration, .. } = &ev {
+            if let Some(meta) = self.recording.remove(&stream) {
+                info!(call = %meta.call, path = %path.display(), secs = duration.as_secs_f32(), "voicemail saved");
+                self.save_voicemail_info(&meta, path, *duration);
             }
-            MediaEvent::PlayFinished { stream, play, .. } => {
-                let Some(call) = self.by_stream.get(&stream).copied() else {
-                    return;
+        }
+        let Some(call) = self.by_stream.get(&stream).copied() else {
+            return;
+        };
+        match ev {
+            MediaEvent::Digit { digit, source, .. } => {
+                let source = match source {
+                    DigitSource::Rfc4733 => "rfc4733",
+                    DigitSource::Inband => "inband",
                 };
+                self.digit(now, ep, call, digit, source);
+            }
+            MediaEvent::PlayFinished {
+                play, interrupted, ..
+            } => {
                 let Some(c) = self.calls.get(&call) else {
                     return;
                 };
@@ -208,13 +549,356 @@ impl Calls {
                         id: stream,
                         on: true,
                     });
+                } else if c.holding == Some(play) {
+                    // Hold music goes round until the call leaves the queue.
+                    let lang = c.lang.clone();
+                    let again = self.play_names(call, &["moh"], &lang, false, None);
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.holding = again;
+                    }
+                } else if play < OWN_PLAYS {
+                    self.ivr_input(now, ep, call, IvrInput::PlayFinished { play, interrupted });
                 }
             }
-            MediaEvent::Inactive { stream } => {
-                if let Some(call) = self.by_stream.get(&stream).copied() {
-                    warn!(%call, "no RTP from the caller: hanging up");
-                    ep.hangup_call(now, call);
+            MediaEvent::RecordingFinished { path, duration, .. } => {
+                self.ivr_input(
+                    now,
+                    ep,
+                    call,
+                    IvrInput::RecordingFinished { path, duration },
+                );
+            }
+            MediaEvent::Inactive { .. } => {
+                warn!(%call, "no RTP from the caller: hanging up");
+                ep.hangup_call(now, call);
+            }
+        }
+    }
+
+    /// Writes `<message>.json` beside the WAV: who called, when, how long.
+    fn save_voicemail_info(&self, meta: &VoicemailMeta, wav: &std::path::Path, duration: Duration) {
+        let info = serde_json::json!({
+            "caller": meta.caller,
+            "dialed": meta.dialed,
+            "call_id": meta.sip_call_id,
+            "received_unix_ms": self.clock.at(Instant::now()) - duration.as_millis() as i64,
+            "duration_ms": duration.as_millis() as u64,
+            "wav": wav.file_name().map(|f| f.to_string_lossy().to_string()),
+        });
+        let path = wav.with_extension("json");
+        if let Err(e) = std::fs::write(&path, info.to_string()) {
+            warn!(path = %path.display(), "cannot write voicemail details: {e}");
+        }
+    }
+
+    pub fn on_lookup(&mut self, now: Instant, ep: &mut Endpoint, done: LookupDone) {
+        self.ivr_input(
+            now,
+            ep,
+            done.call,
+            IvrInput::LookupResult {
+                id: done.id,
+                body: done.body,
+            },
+        );
+    }
+
+    /// The earliest IVR timer of any call.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter_map(|c| c.ivr.as_ref().and_then(|s| s.poll_timeout()))
+            .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
+        let due: Vec<CallRef> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| {
+                c.ivr
+                    .as_ref()
+                    .and_then(|s| s.poll_timeout())
+                    .is_some_and(|t| t <= now)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for call in due {
+            self.ivr_input(now, ep, call, IvrInput::Timeout);
+        }
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            let _ = self.router.handle(now, AcdInput::Timeout);
+            self.run_router(now, ep);
+        }
+    }
+
+    /// An agent's registrations changed or a qualify ping answered or failed.
+    pub fn agent_presence(&mut self, now: Instant, ep: &mut Endpoint, extension: &str) {
+        let input = if ep.registrar().reachable(extension) {
+            AcdInput::AgentRegistered {
+                agent: extension.to_string(),
+            }
+        } else {
+            AcdInput::AgentUnreachable {
+                agent: extension.to_string(),
+            }
+        };
+        if let Err(e) = self.router.handle(now, input) {
+            warn!(%extension, "router refused a presence change: {e}");
+        }
+        self.run_router(now, ep);
+    }
+
+    /// Carries out the router's decisions.
+    fn run_router(&mut self, now: Instant, ep: &mut Endpoint) {
+        while let Some(out) = self.router.poll_output() {
+            match out {
+                AcdOutput::Offer {
+                    call,
+                    queue,
+                    agents,
+                    ring_timeout,
+                } => {
+                    let caller = CallRef(call.0);
+                    for agent in agents {
+                        info!(call = %caller, %queue, %agent, ?ring_timeout, "offering");
+                        self.ring_agent(now, ep, caller, &agent, &queue);
+                    }
                 }
+                AcdOutput::CancelOffer { call, agent } => {
+                    let leg = self
+                        .legs
+                        .iter()
+                        .find(|(_, l)| l.caller.0 == call.0 && *l.agent == *agent)
+                        .map(|(k, _)| *k);
+                    if let Some(leg) = leg {
+                        info!(call = %CallRef(call.0), %agent, "offer withdrawn");
+                        ep.hangup_call(now, leg);
+                    }
+                }
+                AcdOutput::Announce {
+                    call,
+                    position,
+                    estimated_wait,
+                } => {
+                    self.announce(CallRef(call.0), position, estimated_wait);
+                }
+                AcdOutput::Overflow {
+                    call,
+                    from,
+                    target,
+                    reason,
+                } => {
+                    info!(call = %CallRef(call.0), %from, ?target, ?reason, "overflow");
+                    self.overflow(now, ep, CallRef(call.0), target);
+                }
+                AcdOutput::AgentState { agent, state } => info!(%agent, ?state, "agent state"),
+                other => info!(?other, "router output not handled in this build"),
+            }
+        }
+    }
+
+    /// Rings `agent`'s most recently registered phone that answers pings.
+    fn ring_agent(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        caller: CallRef,
+        agent: &str,
+        queue: &str,
+    ) {
+        let target = ep
+            .registrar()
+            .bindings(agent)
+            .iter()
+            .rev()
+            .find(|b| b.reachable)
+            .cloned();
+        let (Some(c), Some(binding)) = (self.calls.get(&caller), target) else {
+            let _ = self.router.handle(
+                now,
+                AcdInput::OfferRejected {
+                    call: CallId(caller.0),
+                    agent: agent.to_string(),
+                    reason: RejectReason::Unreachable,
+                },
+            );
+            return;
+        };
+        let Ok(socket) = self.ports.bind() else {
+            warn!("no RTP port for an agent leg");
+            return;
+        };
+        let Ok(rtp) = socket.local_addr() else { return };
+        // What the IVR learnt goes to the agent's phone or CRM (RFC 3261 §20: X- headers are ours).
+        let mut headers = vec![
+            ("X-Switchboard-Queue".to_string(), queue.to_string()),
+            ("X-Switchboard-Language".to_string(), c.lang.clone()),
+        ];
+        if let Some(info) = self.router.call_info(CallId(caller.0)) {
+            for (k, v) in info.vars.iter().take(16) {
+                let key: String = k
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+                    .collect();
+                let value: String = v.chars().filter(|ch| !ch.is_control()).collect();
+                if !key.is_empty() {
+                    headers.push((format!("X-Switchboard-Var-{key}"), value));
+                }
+            }
+        }
+        let leg = ep.dial(
+            now,
+            DialRequest {
+                target: binding.contact.clone(),
+                dest: binding.source,
+                to: format!("sip:{agent}@{}", self.domain),
+                from_user: c.caller.clone(),
+                from_name: None,
+                headers,
+                rtp,
+            },
+        );
+        self.legs.insert(
+            leg,
+            AgentLeg {
+                caller,
+                agent: agent.to_string(),
+                answered: false,
+                stream: StreamId(leg.0),
+                socket: Some(socket),
+            },
+        );
+        self.by_stream.insert(StreamId(leg.0), leg);
+    }
+
+    fn agent_leg_ended(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        leg: CallRef,
+        reason: EndReason,
+    ) {
+        let Some(l) = self.legs.remove(&leg) else {
+            return;
+        };
+        self.by_stream.remove(&l.stream);
+        let _ = self.media.send(MediaCommand::Remove { id: l.stream });
+        let call = CallId(l.caller.0);
+        info!(agent_leg = %leg, agent = %l.agent, ?reason, "agent leg ended");
+        if l.answered {
+            // The agent hung up: the caller's call is over too; wrap-up starts.
+            let _ = self.router.handle(now, AcdInput::CallEnded { call });
+            if self
+                .calls
+                .get(&l.caller)
+                .is_some_and(|c| c.bridged == Some(leg))
+            {
+                ep.hangup_call(now, l.caller);
+            }
+        } else {
+            let reason = match reason {
+                EndReason::Declined { code: 486 | 600 } => Some(RejectReason::Busy),
+                EndReason::Declined { code: 408 | 480 } => Some(RejectReason::NoAnswer),
+                EndReason::Declined { .. } => Some(RejectReason::Declined),
+                EndReason::Unreachable => Some(RejectReason::Unreachable),
+                // We cancelled it (ring timeout, caller left): the router knows.
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                let _ = self.router.handle(
+                    now,
+                    AcdInput::OfferRejected {
+                        call,
+                        agent: l.agent.clone(),
+                        reason,
+                    },
+                );
+            }
+        }
+        self.run_router(now, ep);
+    }
+
+    /// "You are number N in the queue; your expected wait is about M minutes", then hold music.
+    fn announce(&mut self, call: CallRef, position: usize, wait: Duration) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        if c.bridged.is_some() {
+            return; // never delay a bridge
+        }
+        let lang = c.lang.clone();
+        let stream = c.stream;
+        let p = &self.prompts;
+        let mut prompts: Vec<_> = p.get(&lang, "position").into_iter().collect();
+        prompts.extend(p.say_number(position as u64, &lang));
+        prompts.extend(p.get(&lang, "in-queue"));
+        let minutes = wait.as_secs().div_ceil(60);
+        if minutes > 0 {
+            prompts.extend(p.get(&lang, "wait-minutes"));
+            prompts.extend(p.say_number(minutes, &lang));
+            prompts.extend(p.get(&lang, "minutes"));
+        }
+        prompts.extend(p.get(&lang, "moh"));
+        self.next_play += 1;
+        let play = self.next_play;
+        let _ = self.media.send(MediaCommand::Play {
+            id: stream,
+            play,
+            prompts,
+            barge_in: false,
+        });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.holding = Some(play);
+        }
+    }
+
+    /// Where a caller goes when the queue cannot serve them.
+    fn overflow(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, target: OverflowTarget) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        match target {
+            OverflowTarget::Queue(q) => c.queue = Some(q),
+            OverflowTarget::Voicemail(mailbox) => {
+                c.queue = None;
+                c.holding = None;
+                let stream = c.stream;
+                let lang = c.lang.clone();
+                let meta = VoicemailMeta {
+                    call,
+                    caller: c.caller.clone(),
+                    dialed: c.number.clone(),
+                    sip_call_id: c.sip_call_id.clone(),
+                };
+                let caller: String = meta
+                    .caller
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '+')
+                    .collect();
+                let path = self
+                    .voicemail_dir
+                    .join(&mailbox)
+                    .join(format!("{}-{caller}.wav", self.clock.at(now)));
+                self.recording.insert(stream, meta);
+                self.play_names(call, &["closed", "voicemail-beep"], &lang, false, None);
+                info!(%call, %mailbox, path = %path.display(), "recording voicemail");
+                let _ = self.media.send(MediaCommand::Record {
+                    id: stream,
+                    path,
+                    max: Duration::from_secs(180),
+                    silence: Duration::from_secs(8),
+                });
+            }
+            OverflowTarget::Flow(name) => {
+                c.queue = None;
+                c.holding = None;
+                c.service = Service::Flow(name);
+                self.start_service(now, ep, call);
+            }
+            OverflowTarget::Callback => {
+                // Queued callback is the router's; placing the call back is not wired yet.
+                info!(%call, "callback offered (not placed by this build)");
             }
         }
     }

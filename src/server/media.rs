@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use tracing::{debug, warn};
 use crate::config::PortRange;
 use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, StreamId};
 use crate::media::prompts::Prompt;
+use crate::media::recorder::Recorder;
+use crate::media::recording::{RecordingSink, VoiceMeter};
 use crate::media::sdp::Negotiated;
 
 pub enum MediaCommand {
@@ -29,6 +32,24 @@ pub enum MediaCommand {
     },
     Remove {
         id: StreamId,
+    },
+    Stop {
+        id: StreamId,
+    },
+    /// Record what the far end says (voicemail) until `max`, `silence` or `StopRecording`.
+    Record {
+        id: StreamId,
+        path: PathBuf,
+        max: Duration,
+        silence: Duration,
+    },
+    StopRecording {
+        id: StreamId,
+    },
+    /// Relay audio between two streams (caller and agent).
+    Bridge {
+        a: StreamId,
+        b: StreamId,
     },
     Play {
         id: StreamId,
@@ -87,6 +108,16 @@ struct StreamIo {
     reader: JoinHandle<()>,
 }
 
+/// A voicemail being recorded: when it started, its limits, and the meter
+/// that tells how long the caller has been silent.
+struct ActiveRecording {
+    path: PathBuf,
+    started: Instant,
+    max: Duration,
+    silence: Duration,
+    meter: Arc<VoiceMeter>,
+}
+
 pub fn spawn(
     inactivity: Duration,
     events: mpsc::UnboundedSender<MediaEvent>,
@@ -105,18 +136,41 @@ async fn run(
 ) {
     let mut engine = MediaEngine::new(Instant::now(), inactivity);
     let mut io: HashMap<StreamId, StreamIo> = HashMap::new();
+    let mut recordings: HashMap<StreamId, ActiveRecording> = HashMap::new();
     let (rtp_tx, mut rtp_rx) = mpsc::channel::<(StreamId, SocketAddr, Vec<u8>)>(8192);
     let mut rng_state: u64 = rand::random();
     loop {
         tokio::select! {
             biased;
             _ = stop.cancelled() => break,
-            _ = tokio::time::sleep_until(engine.poll_timeout().into()) => engine.tick(Instant::now()),
+            _ = tokio::time::sleep_until(engine.poll_timeout().into()) => {
+                let now = Instant::now();
+                engine.tick(now);
+                end_recordings(&mut engine, &mut recordings, now, &events, |_, r, now| {
+                    let silent = Duration::from_millis(r.meter.silent_for() / 8);
+                    let nothing_heard = r.meter.heard.load(std::sync::atomic::Ordering::Relaxed) == 0;
+                    now.duration_since(r.started) >= r.max
+                        || silent >= r.silence
+                        || (nothing_heard && now.duration_since(r.started) >= r.silence)
+                });
+            }
             Some(cmd) = commands.recv() => {
-                apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state);
                 // Commands come in bursts (a call starts: add + play); take them all.
-                while let Ok(cmd) = commands.try_recv() {
-                    apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state);
+                for cmd in std::iter::once(cmd).chain(std::iter::from_fn(|| commands.try_recv().ok())) {
+                    match cmd {
+                        MediaCommand::Record { id, path, max, silence } => {
+                            start_recording(&mut engine, &mut recordings, id, path, max, silence);
+                        }
+                        MediaCommand::StopRecording { id } => {
+                            end_recordings(&mut engine, &mut recordings, Instant::now(), &events, |s, _, _| s == id);
+                        }
+                        MediaCommand::Remove { id } => {
+                            // A caller hanging up mid-message still leaves the message.
+                            end_recordings(&mut engine, &mut recordings, Instant::now(), &events, |s, _, _| s == id);
+                            apply(&mut engine, &mut io, MediaCommand::Remove { id }, &rtp_tx, &mut rng_state);
+                        }
+                        cmd => apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state),
+                    }
                 }
             }
             Some((id, from, bytes)) = rtp_rx.recv() => {
@@ -206,7 +260,69 @@ fn apply(
             prompts,
             barge_in,
         } => engine.play(id, play, prompts, barge_in),
+        MediaCommand::Stop { id } => engine.stop(id),
+        MediaCommand::Bridge { a, b } => engine.bridge(a, b),
         MediaCommand::Echo { id, on } => engine.set_echo(id, on),
+        // Handled by the task loop, which owns the recordings.
+        MediaCommand::Record { .. } | MediaCommand::StopRecording { .. } => {}
+    }
+}
+
+fn start_recording(
+    engine: &mut MediaEngine,
+    recordings: &mut HashMap<StreamId, ActiveRecording>,
+    id: StreamId,
+    path: PathBuf,
+    max: Duration,
+    silence: Duration,
+) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match Recorder::mono(&path, 8000) {
+        Ok(rec) => {
+            let sink = RecordingSink::mono(rec);
+            let meter = sink.meter();
+            drop(engine.set_sink(id, Some(Box::new(sink))));
+            recordings.insert(
+                id,
+                ActiveRecording {
+                    path,
+                    started: Instant::now(),
+                    max,
+                    silence,
+                    meter,
+                },
+            );
+        }
+        Err(e) => warn!(?id, path = %path.display(), "cannot record: {e}"),
+    }
+}
+
+/// Ends every recording `done` says is over, finishing its file first.
+fn end_recordings(
+    engine: &mut MediaEngine,
+    recordings: &mut HashMap<StreamId, ActiveRecording>,
+    now: Instant,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+    done: impl Fn(StreamId, &ActiveRecording, Instant) -> bool,
+) {
+    let over: Vec<StreamId> = recordings
+        .iter()
+        .filter(|(id, r)| done(**id, r, now))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in over {
+        if let Some(r) = recordings.remove(&id) {
+            // Dropping the sink finishes the WAV header before anyone reads the file.
+            drop(engine.set_sink(id, None));
+            let duration = now.duration_since(r.started);
+            let _ = events.send(MediaEvent::RecordingFinished {
+                stream: id,
+                path: r.path,
+                duration,
+            });
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 //! TCP connections run in their own tasks and pass framed messages in.
 
 mod calls;
+mod lookup;
 mod media;
+mod reload;
 mod shutdown;
 mod storage;
 mod tcp;
@@ -22,7 +24,6 @@ use tracing::{info, warn};
 use crate::cli::ServeArgs;
 use crate::config::{Config, TransportKind};
 use crate::media::engine::MediaEvent;
-use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::{Endpoint, Event, Input, Output};
 use crate::sip::transport::{Peer, Transport};
 use crate::store::StoredBinding;
@@ -46,16 +47,14 @@ pub fn run(mut cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.var_dir)
         .with_context(|| format!("cannot create {}", cfg.var_dir.display()))?;
-    // Every prompt is decoded once, here: a bad file stops the start, not a call.
-    let prompts =
-        PromptLibrary::load(&cfg.sounds_dir, &cfg.media.default_language).map_err(|errs| {
-            let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!(
-                "unusable prompts in {}:\n{}",
-                cfg.sounds_dir.display(),
-                lines.join("\n")
-            )
-        })?;
+    // Every prompt is decoded and every flow checked once, here: a bad file
+    // stops the start, not a call.
+    let loaded = reload::load(&cfg).map_err(|problems| {
+        anyhow::anyhow!(
+            "refusing to start; `switchboard check` shows the same:\n{}",
+            problems.join("\n")
+        )
+    })?;
     let (stored, store) = StorageThread::start(&cfg.var_dir.join("switchboard.db"))?;
     let listen = cfg.sip.listen;
     let stop = CancellationToken::new();
@@ -112,12 +111,33 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let media = media::spawn(cfg.media.inactivity_timeout, media_events_tx, stop.clone());
     let rtp_ip = cfg.media.rtp_ip.unwrap_or(listen.ip());
     let ports = media::RtpPorts::new(rtp_ip, cfg.media.rtp_ports);
+    let clock = match std::env::var("SWITCHBOARD_CLOCK") {
+        // For demos and tests of opening hours: the day starts at this time.
+        Ok(at) => {
+            let ms = crate::ivr::commands::parse_at(&at)
+                .map_err(|e| anyhow::anyhow!("SWITCHBOARD_CLOCK: {e}"))?;
+            warn!(%at, "wall clock overridden by SWITCHBOARD_CLOCK");
+            calls::WallClock::new(ms, now)
+        }
+        Err(_) => calls::WallClock::new(jiff::Timestamp::now().as_millisecond(), now),
+    };
+    let (lookup_tx, lookups) = mpsc::unbounded_channel();
+    let (reload_tx, reloads) = mpsc::unbounded_channel();
+    reload::spawn(cfg.clone(), reload_tx, stop.clone());
     let calls = Calls::new(
-        cfg.numbers.clone(),
-        std::sync::Arc::new(prompts),
-        cfg.media.default_language.clone(),
-        ports,
+        calls::CallsConfig {
+            numbers: cfg.numbers.clone(),
+            prompts: loaded.prompts,
+            flows: loaded.flows,
+            default_lang: cfg.media.default_language.clone(),
+            ports,
+            voicemail_dir: cfg.var_dir.join("voicemail"),
+            clock,
+            router: crate::acd::Router::new(now, &cfg),
+            domain: cfg.sip.domain.clone(),
+        },
         media,
+        lookup_tx,
     );
     let mut core = Core {
         endpoint,
@@ -126,11 +146,34 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         store: &store,
         calls,
     };
-    core.run(stream_rx, media_events, stop).await;
+    // Agents whose registrations were restored are reachable from the start.
+    for agent in &cfg.agents {
+        if core.endpoint.registrar().reachable(&agent.extension) {
+            core.calls
+                .agent_presence(now, &mut core.endpoint, &agent.extension);
+        }
+    }
+    core.run(
+        stream_rx,
+        Inbox {
+            media_events,
+            lookups,
+            reloads,
+        },
+        stop,
+    )
+    .await;
     let stats = core.endpoint.stats();
     info!(?stats, "stopped");
     store.finish();
     Ok(())
+}
+
+/// What the other tasks send the core.
+struct Inbox {
+    media_events: mpsc::UnboundedReceiver<MediaEvent>,
+    lookups: mpsc::UnboundedReceiver<calls::LookupDone>,
+    reloads: mpsc::UnboundedReceiver<reload::Loaded>,
 }
 
 struct Core<'a> {
@@ -145,12 +188,13 @@ impl Core<'_> {
     async fn run(
         &mut self,
         mut streams: mpsc::Receiver<FromStream>,
-        mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
+        mut inbox: Inbox,
         stop: CancellationToken,
     ) {
         let mut buf = vec![0u8; 65_536];
         let mut deadline = self.drain().await;
         loop {
+            // IVR timers fire through the same wake-up as SIP timers.
             let sleep_until =
                 deadline.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
             tokio::select! {
@@ -181,12 +225,20 @@ impl Core<'_> {
                         self.endpoint.drop_input(Peer { transport: Transport::Tcp, addr: from }, &why)
                     }
                 },
-                Some(ev) = media_events.recv() => self.calls.on_media_event(Instant::now(), &mut self.endpoint, ev),
+                Some(ev) = inbox.media_events.recv() => self.calls.on_media_event(Instant::now(), &mut self.endpoint, ev),
+                Some(done) = inbox.lookups.recv() => self.calls.on_lookup(Instant::now(), &mut self.endpoint, done),
+                Some(loaded) = inbox.reloads.recv() => self.calls.reload(loaded.flows, loaded.prompts),
                 _ = tokio::time::sleep_until(sleep_until.into()) => {
-                    self.endpoint.handle_input(Input::Timeout(Instant::now()));
+                    let now = Instant::now();
+                    self.endpoint.handle_input(Input::Timeout(now));
+                    self.calls.handle_timeout(now, &mut self.endpoint);
                 }
             }
             deadline = self.drain().await;
+            deadline = [deadline, self.calls.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
         }
     }
 
@@ -241,12 +293,17 @@ impl Core<'_> {
                     .iter()
                     .map(|b| StoredBinding::from_binding(b, now, wall))
                     .collect();
+                self.calls
+                    .agent_presence(now, &mut self.endpoint, &extension);
                 self.store.send(StoreCommand::Bindings {
                     extension,
                     bindings,
                 });
             }
-            Event::Reachability { .. } => {}
+            Event::Reachability { extension, .. } => {
+                self.calls
+                    .agent_presence(Instant::now(), &mut self.endpoint, &extension)
+            }
             Event::Call(ev) => self
                 .calls
                 .on_call_event(Instant::now(), &mut self.endpoint, ev),

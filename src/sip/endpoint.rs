@@ -435,7 +435,12 @@ impl Endpoint {
         self.sessions.reject(now, &mut self.tx, call, code);
     }
 
-    /// Hangs up a call from our side.
+    /// Places an outgoing call (an agent's phone); see [`DialRequest`].
+    pub fn dial(&mut self, now: Instant, req: super::session::DialRequest) -> CallRef {
+        self.sessions.dial(now, &mut self.tx, req)
+    }
+
+    /// Hangs up a call from our side (CANCEL if it is still ringing).
     pub fn hangup_call(&mut self, now: Instant, call: CallRef) {
         self.sessions.hangup(now, &mut self.tx, call);
     }
@@ -534,6 +539,12 @@ impl Endpoint {
             debug!("response matching no transaction: dropped");
             return;
         };
+        if self
+            .sessions
+            .on_invite_response(now, &mut self.tx, &key, &resp)
+        {
+            return;
+        }
         if resp.code < 200 || self.sessions.on_bye_done(&key) {
             return;
         }
@@ -569,6 +580,7 @@ impl Endpoint {
             match ev {
                 TxEvent::ClientTimeout(key) => {
                     self.sessions.on_bye_done(&key);
+                    self.sessions.on_invite_timeout(&key);
                     if let Some((ext, contact)) = self.qualifying.remove(&key) {
                         if self.registrar.set_reachable(&ext, &contact, false) {
                             warn!(extension = %ext, %contact, "contact does not answer OPTIONS: unreachable");

@@ -173,7 +173,11 @@ fn parse_start_line(line: &str, defect: &mut Option<(u16, String)>) -> Result<Me
     };
     let (method, uri, version) = (parts[0], parts[1], parts[2]);
     let uri = if uri.is_empty() {
-        line[method.len()..line.len() - version.len()].trim()
+        // Method and version are the first and last tokens of the trimmed line.
+        let t = line.trim();
+        t.get(method.len()..t.len().saturating_sub(version.len()))
+            .unwrap_or("")
+            .trim()
     } else {
         uri
     };
@@ -181,7 +185,11 @@ fn parse_start_line(line: &str, defect: &mut Option<(u16, String)>) -> Result<Me
         return Err(ParseError::BadStartLine);
     }
     if !version.eq_ignore_ascii_case("SIP/2.0") {
-        if version.len() > 4 && version[..4].eq_ignore_ascii_case("SIP/") {
+        if version.len() > 4
+            && version
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+        {
             note(defect, 505, "Version Not Supported");
         } else {
             return Err(ParseError::BadStartLine);

@@ -37,8 +37,8 @@ impl std::fmt::Display for CallRef {
 /// Why a call ended; recorded in the CDR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {
-    /// The caller sent BYE.
-    CallerHangup,
+    /// The other party sent BYE (the caller, or the agent on an outgoing leg).
+    RemoteHangup,
     /// The caller gave up before we answered (CANCEL).
     CallerCancelled,
     /// We hung up.
@@ -49,6 +49,12 @@ pub enum EndReason {
     NoCommonCodec,
     /// We refused the call before answering.
     Rejected,
+    /// Our outgoing call was refused with this final status (486 busy, 603 decline, ...).
+    Declined { code: u16 },
+    /// Our outgoing call got no final answer (Timer B) or could not be sent.
+    Unreachable,
+    /// We cancelled our outgoing call before it was answered.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,14 @@ pub enum CallEvent {
     Media {
         call: CallRef,
         media: Negotiated,
+    },
+    /// Our outgoing call is ringing (first 18x).
+    Ringing {
+        call: CallRef,
+    },
+    /// Our outgoing call was answered (2xx, ACK sent); `Media` follows.
+    Answered {
+        call: CallRef,
     },
     /// A digit sent as SIP INFO (RFC 4733 and in-band digits come from the media engine).
     Digit {
@@ -89,6 +103,13 @@ enum State {
     Confirmed,
     /// BYE sent.
     Ending,
+    /// Our INVITE is out; waiting for its final response. `cancel`: CANCEL
+    /// once a provisional response allows it (RFC 3261 §9.1).
+    Dialing {
+        invite: Request,
+        provisional: bool,
+        cancel: bool,
+    },
 }
 
 /// A 2xx the TU itself must retransmit until the ACK (§13.3.1.4).
@@ -114,6 +135,8 @@ struct Session {
     pending_2xx: Option<Pending2xx>,
     /// Hang up as soon as the ACK arrives (a BYE before it is not allowed, §15).
     hangup_after_ack: bool,
+    /// Our ACK for the 2xx of an outgoing call, sent again for each 2xx retransmission.
+    ack: Option<Vec<u8>>,
 }
 
 pub struct Sessions {
@@ -123,6 +146,7 @@ pub struct Sessions {
     calls: HashMap<CallRef, Session>,
     by_dialog: HashMap<(String, String), CallRef>,
     by_bye: HashMap<TxKey, CallRef>,
+    by_invite: HashMap<TxKey, CallRef>,
     next: u64,
     events: VecDeque<CallEvent>,
     /// Responses the sessions send outside a transaction (2xx retransmissions).
@@ -139,6 +163,7 @@ impl Sessions {
             calls: HashMap::new(),
             by_dialog: HashMap::new(),
             by_bye: HashMap::new(),
+            by_invite: HashMap::new(),
             next: 1,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -243,6 +268,7 @@ impl Sessions {
                 offer_in_2xx: false,
                 pending_2xx: None,
                 hangup_after_ack: false,
+                ack: None,
             },
         );
     }
@@ -338,6 +364,7 @@ impl Sessions {
             State::Answered => s.hangup_after_ack = true,
             State::Confirmed => self.send_bye(now, tl, call, EndReason::LocalHangup),
             State::Ending => {}
+            State::Dialing { .. } => self.cancel(now, tl, call),
         }
     }
 
@@ -453,7 +480,7 @@ impl Sessions {
             Method::Bye => {
                 tl.respond(now, key, &response_to(req, 200, "OK", ""));
                 info!(%call, "caller hung up");
-                self.finish(call, EndReason::CallerHangup);
+                self.finish(call, EndReason::RemoteHangup);
             }
             Method::Invite => {
                 // re-INVITE: hold/resume or a new address (RFC 3264 §8).
@@ -583,6 +610,7 @@ impl Sessions {
         if let Some(s) = self.calls.remove(&call) {
             self.by_dialog.retain(|_, c| *c != call);
             self.by_bye.retain(|_, c| *c != call);
+            self.by_invite.retain(|_, c| *c != call);
             if let Some(d) = s.dialog {
                 debug!(%call, call_id = %d.id.call_id, "session removed");
             }
@@ -594,6 +622,9 @@ impl Sessions {
 fn now_seed(call: CallRef) -> u64 {
     0x5b00_0000 + call.0
 }
+
+mod outbound;
+pub use outbound::DialRequest;
 
 #[cfg(test)]
 mod tests;

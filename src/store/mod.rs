@@ -4,6 +4,7 @@
 //! waits for the disk; WAL mode keeps a write durable across a crash.
 
 mod bindings;
+pub mod voicemail;
 
 pub use bindings::{BindingStore, StoredBinding};
 

@@ -39,6 +39,7 @@ pub struct Server {
     pub log: PathBuf,
     config: PathBuf,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -73,11 +74,50 @@ impl Server {
 
     /// Starts with extra command-line arguments, without waiting for readiness.
     pub fn start_in(dir: tempfile::TempDir, config: &Path, extra: &[&str]) -> Server {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Self::start_env(dir, config, extra, &[])
+    }
+
+    /// The demo configuration with `flows_dir` pointing at a copy of
+    /// `ivr-flows/` the test may edit, and extra environment variables.
+    pub fn demo_with_flows(env: &[(&str, &str)]) -> (Server, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let flows = dir.path().join("flows");
+        std::fs::create_dir_all(&flows).unwrap();
+        for f in std::fs::read_dir(repo().join("ivr-flows"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(f.path(), flows.join(f.file_name())).unwrap();
+        }
+        let yaml = format!(
+            "{}\nflows_dir: {}\nsounds_dir: {}\n",
+            demo_config_with(&[]),
+            flows.display(),
+            repo().join("sounds").display()
+        );
+        let config = dir.path().join("switchboard.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let mut s = Self::start_env(dir, &config, Vec::new(), env);
+        s.wait_ready();
+        (s, flows)
+    }
+
+    /// Like `start_in`, with extra environment variables (e.g. `SWITCHBOARD_CLOCK`).
+    pub fn start_env(
+        dir: tempfile::TempDir,
+        config: &Path,
+        extra: Vec<String>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
         let sip: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = dir.path().join("switchboard.log");
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let child = Self::spawn(config, sip, &dir.path().join("var"), &extra, &log);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = Self::spawn(config, sip, &dir.path().join("var"), &extra, &env, &log);
         Server {
             child,
             sip,
@@ -85,10 +125,18 @@ impl Server {
             log,
             config: config.to_path_buf(),
             extra,
+            env,
         }
     }
 
-    fn spawn(config: &Path, sip: SocketAddr, var: &Path, extra: &[String], log: &Path) -> Child {
+    fn spawn(
+        config: &Path,
+        sip: SocketAddr,
+        var: &Path,
+        extra: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -103,6 +151,7 @@ impl Server {
             .arg("--var-dir")
             .arg(var)
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("SWITCHBOARD_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -116,7 +165,14 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let var = self.dir.path().join("var");
-        self.child = Self::spawn(&self.config, self.sip, &var, &self.extra, &self.log);
+        self.child = Self::spawn(
+            &self.config,
+            self.sip,
+            &var,
+            &self.extra,
+            &self.env,
+            &self.log,
+        );
         self.wait_ready();
     }
 
@@ -918,4 +974,49 @@ pub fn pj_peer(python: &str, args: &[String], limit: Duration) -> PjRun {
         stderr: std::fs::read_to_string(&err).unwrap_or_default(),
         command: format!("{python} tests/peers/pj_peer.py {}", args.join(" ")),
     }
+}
+
+/// The digits the server logged for its calls, in order, with their source.
+pub fn logged_digits(server: &Server, source: &str) -> String {
+    server
+        .log_text()
+        .lines()
+        .filter(|l| l.contains(" digit") && l.contains(&format!("source={source}")))
+        .filter_map(|l| l.split("digit=").nth(1).and_then(|d| d.chars().next()))
+        .collect()
+}
+
+/// Waits up to 5 s for the server log to contain `needle` (log lines are
+/// written as events happen; the peer may exit a moment earlier).
+pub fn wait_log(server: &Server, needle: &str) -> bool {
+    for _ in 0..50 {
+        if server.log_text().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+pub fn pj_call(server: &Server, number: &str, extra: &[&str]) -> (PjRun, tempfile::TempDir) {
+    pj_call_to(server.sip, number, extra)
+}
+
+/// `pj_call` by address, for calls placed from another thread.
+pub fn pj_call_to(sip: SocketAddr, number: &str, extra: &[&str]) -> (PjRun, tempfile::TempDir) {
+    let python = require_pjsua2().expect("pjsua2");
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec![
+        "--port".into(),
+        free_port().to_string(),
+        "--rtp-port".into(),
+        free_port_range(8).to_string(),
+        "--call".into(),
+        format!("sip:{number}@{sip}"),
+    ];
+    for a in extra {
+        args.push(a.replace("{dir}", &dir.path().display().to_string()));
+    }
+    let run = pj_peer(&python, &args, Duration::from_secs(40));
+    (run, dir)
 }

@@ -348,3 +348,56 @@ fn sending_a_digit_uses_telephone_events_then_resumes_audio() {
         .windows(2)
         .all(|w| w[1].seq == w[0].seq.wrapping_add(1)));
 }
+
+#[test]
+fn bridged_streams_relay_audio_and_events_each_way() {
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
+    const A: StreamId = StreamId(1);
+    const B: StreamId = StreamId(2);
+    let agent: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+    e.add_stream(t0, A, &media(Direction::SendRecv), 0xA, 100, 1000);
+    let mut pcma = media(Direction::SendRecv);
+    pcma.codec = SdpCodec::Pcma;
+    pcma.payload_type = 8;
+    pcma.remote = Some(agent);
+    e.add_stream(t0, B, &pcma, 0xB, 500, 90000);
+    e.bridge(A, B);
+    // The clock sends nothing on bridged streams.
+    let (sent, _) = run(&mut e, t0 + Duration::from_millis(40));
+    assert!(sent.is_empty());
+    // Caller audio (PCMU) arrives on A: out on B, as PCMA, with B's SSRC and numbering.
+    let caller = CALLER.parse().unwrap();
+    e.receive(t0, A, caller, &rtp(0, 7, 4000, false, &[0xFF; 160]));
+    e.receive(t0, A, caller, &rtp(0, 8, 4160, false, &[0xFF; 160]));
+    let (sent, _) = drain(&mut e);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        (sent[0].to, sent[0].pt, sent[0].ssrc, sent[0].seq),
+        (agent, 8, 0xB, 500)
+    );
+    assert!(sent[0].marker && !sent[1].marker);
+    assert_eq!(sent[1].ts.wrapping_sub(sent[0].ts), 160);
+    assert!(
+        sent[0].payload.iter().all(|b| *b == 0xD5),
+        "µ-law silence becomes A-law silence"
+    );
+    // And back: the agent's audio goes to the caller.
+    e.receive(t0, B, agent, &rtp(8, 1, 0, false, &[0xD5; 160]));
+    let (sent, _) = drain(&mut e);
+    assert_eq!((sent[0].to, sent[0].pt, sent[0].ssrc), (caller, 0, 0xA));
+    // A key press on the caller's side passes through as an event (and is reported).
+    e.receive(t0, A, caller, &rtp(101, 9, 4320, true, &te(3, false, 160)));
+    let (sent, events) = drain(&mut e);
+    assert_eq!((sent[0].pt, sent[0].payload[0]), (101, 3));
+    assert!(matches!(events[..], [MediaEvent::Digit { digit: '3', .. }]));
+    // Music on hold playing to the agent takes the line: relayed audio waits.
+    e.play(B, 9, vec![prompt("moh", 1600, 0x55)], false);
+    e.receive(t0, A, caller, &rtp(0, 10, 4480, false, &[0xFF; 160]));
+    assert!(drain(&mut e).0.is_empty());
+    // Unbridged, the clock drives both again.
+    e.stop(B);
+    e.unbridge(A);
+    let (sent, _) = run(&mut e, t0 + Duration::from_millis(80));
+    assert!(sent.iter().any(|p| p.ssrc == 0xA) && sent.iter().any(|p| p.ssrc == 0xB));
+}

@@ -139,6 +139,22 @@ fn non_utf8_header_is_answerable() {
 }
 
 #[test]
+fn spaces_inside_the_uri_and_around_the_line_are_a_400_not_a_crash() {
+    // Found by the endpoint fuzz target: leading whitespace once made the URI slice panic.
+    for line in [
+        " INVITE sip:a@b ; lr SIP/2.0",
+        "INVITE sip:a@b ; lr SIP/2.0 ",
+        "\tX  a b c SIP/2.0",
+        "OPTIONS sip:a@b SIé/2.0",
+    ] {
+        let text = REGISTER.replace("REGISTER sip:127.0.0.1 SIP/2.0", line);
+        if let Ok(Message::Request(r)) = parse_datagram(text.as_bytes(), 65535) {
+            assert_eq!(r.defect.map(|d| d.status), Some(400), "{line:?}");
+        }
+    }
+}
+
+#[test]
 fn unknown_method_parses() {
     let r = req(&REGISTER.replace("REGISTER", "NEWMETHOD"));
     assert_eq!(r.method, Method::Other("NEWMETHOD".into()));

@@ -211,7 +211,7 @@ fn answer_prefers_the_callers_codec_and_retransmits_2xx_until_ack() {
         events,
         [CallEvent::Ended {
             call,
-            reason: EndReason::CallerHangup
+            reason: EndReason::RemoteHangup
         }]
     );
     // A second BYE finds nothing.
@@ -421,4 +421,192 @@ fn no_common_codec_is_488() {
             reason: EndReason::NoCommonCodec
         }]
     );
+}
+
+mod outbound {
+    use super::*;
+    use crate::sip::session::DialRequest;
+    use crate::sip::transport::{Peer, Transport};
+
+    const AGENT: &str = "127.0.0.1:5092";
+
+    fn dial(r: &mut Rig) -> (CallRef, String) {
+        let call = r.ep.dial(
+            r.now,
+            DialRequest {
+                target: format!("sip:1001@{AGENT}"),
+                dest: Peer {
+                    transport: Transport::Udp,
+                    addr: AGENT.parse().unwrap(),
+                },
+                to: "sip:1001@127.0.0.1".into(),
+                from_user: "0612345678".into(),
+                from_name: Some("Carol".into()),
+                headers: vec![("X-Switchboard-Queue".into(), "billing".into())],
+                rtp: RTP.parse().unwrap(),
+            },
+        );
+        let (sent, _) = r.drain();
+        (
+            call,
+            sent.into_iter()
+                .find(|m| m.starts_with("INVITE "))
+                .expect("an INVITE"),
+        )
+    }
+
+    /// The agent phone's answer to our request `req`.
+    fn answer(req: &str, code: u16, tag: &str, body: &str) -> String {
+        let mut out = format!("SIP/2.0 {code} X\r\n");
+        for l in req.lines().filter(|l| {
+            ["Via:", "From:", "Call-ID:", "CSeq:"]
+                .iter()
+                .any(|h| l.starts_with(h))
+        }) {
+            out.push_str(l);
+            out.push_str("\r\n");
+        }
+        let to = req.lines().find(|l| l.starts_with("To:")).unwrap();
+        out.push_str(&format!(
+            "{to};tag={tag}\r\nContact: <sip:1001@{AGENT}>\r\n"
+        ));
+        if !body.is_empty() {
+            out.push_str("Content-Type: application/sdp\r\n");
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        out
+    }
+
+    fn from_agent(r: &mut Rig, text: &str) -> (Vec<String>, Vec<CallEvent>) {
+        r.ep.handle_input(Input::Datagram {
+            now: r.now,
+            from: AGENT.parse().unwrap(),
+            bytes: text.as_bytes(),
+        });
+        r.drain()
+    }
+
+    #[test]
+    fn dial_ring_answer_ack_and_the_agent_hangs_up() {
+        let mut r = Rig::new();
+        let (call, invite) = dial(&mut r);
+        assert!(invite.starts_with(&format!("INVITE sip:1001@{AGENT} SIP/2.0")));
+        assert!(invite.contains("From: \"Carol\" <sip:0612345678@127.0.0.1>;tag="));
+        assert!(invite.contains("X-Switchboard-Queue: billing"));
+        assert!(invite.contains("m=audio 10000 RTP/AVP 0 8 101"), "{invite}");
+        let (_, ev) = from_agent(&mut r, &answer(&invite, 180, "ag1", ""));
+        assert_eq!(ev, [CallEvent::Ringing { call }]);
+        let ok = answer(
+            &invite,
+            200,
+            "ag1",
+            &OFFER.replace("RTP/AVP 8 0 101", "RTP/AVP 0 101"),
+        );
+        let (sent, ev) = from_agent(&mut r, &ok);
+        let ack = sent
+            .iter()
+            .find(|m| m.starts_with("ACK "))
+            .expect("ACK for the 2xx");
+        assert!(
+            ack.starts_with(&format!("ACK sip:1001@{AGENT} SIP/2.0"))
+                && ack.contains("CSeq: 1 ACK"),
+            "{ack}"
+        );
+        assert!(
+            matches!(&ev[..], [CallEvent::Answered { .. }, CallEvent::Media { media, .. }] if media.payload_type == 0)
+        );
+        // A retransmitted 2xx gets the same ACK again.
+        let (again, _) = from_agent(&mut r, &ok);
+        assert_eq!(again.iter().filter(|m| m.starts_with("ACK ")).count(), 1);
+        // The agent hangs up.
+        let tag = invite
+            .lines()
+            .find(|l| l.starts_with("From:"))
+            .unwrap()
+            .split("tag=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let call_id = invite.lines().find(|l| l.starts_with("Call-ID:")).unwrap()[9..]
+            .trim()
+            .to_string();
+        let bye = format!(
+            "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {AGENT};branch=z9hG4bKagbye\r\nFrom: <sip:1001@127.0.0.1>;tag=ag1\r\nTo: <sip:0612345678@127.0.0.1>;tag={tag}\r\nCall-ID: {call_id}\r\nCSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (sent, ev) = from_agent(&mut r, &bye);
+        assert_eq!(code(&sent[0]), 200);
+        assert_eq!(
+            ev,
+            [CallEvent::Ended {
+                call,
+                reason: EndReason::RemoteHangup
+            }]
+        );
+    }
+
+    #[test]
+    fn cancel_waits_for_a_provisional_response() {
+        let mut r = Rig::new();
+        let (call, invite) = dial(&mut r);
+        r.ep.hangup_call(r.now, call);
+        assert!(
+            r.drain().0.is_empty(),
+            "no CANCEL before a provisional response (RFC 3261 9.1)"
+        );
+        let (sent, _) = from_agent(&mut r, &answer(&invite, 180, "ag2", ""));
+        let cancel = sent
+            .iter()
+            .find(|m| m.starts_with("CANCEL "))
+            .expect("CANCEL after the 180");
+        let branch = |m: &str| {
+            m.lines()
+                .find(|l| l.starts_with("Via:"))
+                .unwrap()
+                .split("branch=")
+                .nth(1)
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(branch(cancel), branch(&invite));
+        assert!(cancel.contains("CSeq: 1 CANCEL"));
+        from_agent(&mut r, &answer(cancel, 200, "ag2", ""));
+        let (sent, ev) = from_agent(&mut r, &answer(&invite, 487, "ag2", ""));
+        assert!(
+            sent.iter().any(|m| m.starts_with("ACK ")),
+            "the 487 is ACKed by the transaction"
+        );
+        assert_eq!(
+            ev,
+            [CallEvent::Ended {
+                call,
+                reason: EndReason::Cancelled
+            }]
+        );
+    }
+
+    #[test]
+    fn busy_and_silent_phones() {
+        let mut r = Rig::new();
+        let (call, invite) = dial(&mut r);
+        let (_, ev) = from_agent(&mut r, &answer(&invite, 486, "ag3", ""));
+        assert_eq!(
+            ev,
+            [CallEvent::Ended {
+                call,
+                reason: EndReason::Declined { code: 486 }
+            }]
+        );
+        let (call, _) = dial(&mut r);
+        let (_, ev) = r.advance(Duration::from_secs(33));
+        assert!(
+            ev.contains(&CallEvent::Ended {
+                call,
+                reason: EndReason::Unreachable
+            }),
+            "{ev:?}"
+        );
+    }
 }

@@ -1,0 +1,1985 @@
+//! The flow language: YAML model, loading and compilation.
+//!
+//! A flow file is parsed in three passes so that every problem carries
+//! `file:line:column`:
+//! 1. a duplicate-key scan over yaml-rust2 events (serde_yaml silently keeps the
+//!    last of two equal map keys, and reports a duplicate field only at the
+//!    mapping start);
+//! 2. serde_yaml into the `Raw*` structs (syntax, unknown keys, wrong types —
+//!    serde_yaml knows the position);
+//! 3. compilation into [`Flow`]: durations, patterns, time zones, schedules and
+//!    "exactly one action per node", located afterwards with
+//!    [`crate::config::locate::locate`].
+//!
+//! Graph-level checks (missing targets, unreachable nodes, loops, prompts,
+//! queues) live in [`super::check`], because they need the other flows and the
+//! configuration.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::pattern::DigitPattern;
+use super::schedule::{self, ClosedDate, Days, Schedule, TimeRange};
+use crate::config::locate::{locate, Step};
+use crate::config::Problem;
+
+// ---------------------------------------------------------------------------
+// Raw YAML model
+// ---------------------------------------------------------------------------
+
+/// Any YAML scalar read as a string, so `1: billing` and `transfer: 1004`
+/// work without quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or number")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Scalar, E> {
+                Ok(Scalar(s.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A mapping that keeps file order (node order decides the default start node,
+/// option order decides the graph layout).
+#[derive(Debug, Clone)]
+pub(crate) struct Ordered<V>(pub Vec<(String, V)>);
+
+impl<V> Default for Ordered<V> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Ordered<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = Ordered<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered<V>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<Scalar>()? {
+                    out.push((k.0, m.next_value::<V>()?));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(Vis(std::marker::PhantomData))
+    }
+}
+
+/// One prompt name or a list of them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PromptList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for PromptList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PromptList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a prompt name or a list of prompt names")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<PromptList, E> {
+                Ok(PromptList(vec![s.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<PromptList, A::Error> {
+                let mut v = Vec::new();
+                while let Some(p) = s.next_element::<String>()? {
+                    v.push(p);
+                }
+                Ok(PromptList(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One string or a list of strings (opening-hour ranges).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StrList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for StrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a time range like 08:00-20:00 or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StrList, E> {
+                Ok(StrList(vec![s.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<StrList, A::Error> {
+                let mut v = Vec::new();
+                while let Some(p) = s.next_element::<String>()? {
+                    v.push(p);
+                }
+                Ok(StrList(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Implements Deserialize for a type written either as a short string or as a
+/// full map (`queue: billing` or `queue: {name: billing, priority: 5}`).
+/// A hand-written visitor rather than `#[serde(untagged)]`, which would lose
+/// the error position and say only "did not match any variant".
+macro_rules! short_or_map {
+    ($ty:ident, $expect:literal, |$s:ident| $short:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expect)
+                    }
+                    fn visit_str<E: de::Error>(self, $s: &str) -> Result<$ty, E> {
+                        Ok($short)
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        let $s: &str = &v.to_string();
+                        Ok($short)
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        let $s: &str = &v.to_string();
+                        Ok($short)
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<$ty, A::Error> {
+                        $ty::from_seq(s, $expect)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<$ty, A::Error> {
+                        <$ty>::from_map(m)
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+/// Default for types with no list form.
+trait NoSeq: Sized {
+    fn from_seq<'de, A: SeqAccess<'de>>(_s: A, expect: &'static str) -> Result<Self, A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &expect))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlayMap {
+    pub prompts: PromptList,
+    #[serde(default)]
+    pub barge_in: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawPlay(pub RawPlayMap);
+
+impl RawPlay {
+    fn from_seq<'de, A: SeqAccess<'de>>(s: A, _expect: &'static str) -> Result<Self, A::Error> {
+        let prompts = PromptList::deserialize(de::value::SeqAccessDeserializer::new(s))?;
+        Ok(RawPlay(RawPlayMap {
+            prompts,
+            barge_in: None,
+        }))
+    }
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawPlayMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawPlay)
+    }
+}
+short_or_map!(
+    RawPlay,
+    "a prompt name, a list of prompts, or {prompts, barge_in}",
+    |s| RawPlay(RawPlayMap {
+        prompts: PromptList(vec![s.to_string()]),
+        barge_in: None
+    })
+);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSayMap {
+    pub var: String,
+    #[serde(default, rename = "as")]
+    pub as_: Option<SayAs>,
+    #[serde(default)]
+    pub barge_in: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawSay(pub RawSayMap);
+impl NoSeq for RawSay {}
+impl RawSay {
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawSayMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawSay)
+    }
+}
+short_or_map!(RawSay, "a variable name or {var, as}", |s| RawSay(
+    RawSayMap {
+        var: s.to_string(),
+        as_: None,
+        barge_in: None
+    }
+));
+
+/// How `say` speaks a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SayAs {
+    /// "one hundred and twenty three" (prompts `digits/1 hundred numbers/20 digits/3`).
+    Number,
+    /// "one two three".
+    Digits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOptionMap {
+    pub to: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub set: Ordered<Scalar>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawOption(pub RawOptionMap);
+impl NoSeq for RawOption {}
+impl RawOption {
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawOptionMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawOption)
+    }
+}
+short_or_map!(RawOption, "a node name or {to, language, set}", |s| {
+    RawOption(RawOptionMap {
+        to: s.to_string(),
+        language: None,
+        set: Ordered::default(),
+    })
+});
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMenu {
+    #[serde(default)]
+    pub prompt: PromptList,
+    #[serde(default)]
+    pub short_prompt: Option<PromptList>,
+    pub options: Ordered<RawOption>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub inter_digit_timeout: Option<Duration>,
+    #[serde(default)]
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub invalid_prompt: Option<PromptList>,
+    #[serde(default)]
+    pub timeout_prompt: Option<PromptList>,
+    #[serde(default)]
+    pub on_failure: Option<String>,
+    #[serde(default)]
+    pub barge_in: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCollect {
+    #[serde(default)]
+    pub prompt: PromptList,
+    pub into: String,
+    #[serde(default)]
+    pub min: Option<u8>,
+    #[serde(default)]
+    pub max: Option<u8>,
+    /// `"#"`, `"*"`, or `none`.
+    #[serde(default)]
+    pub terminator: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub inter_digit_timeout: Option<Duration>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub invalid_prompt: Option<PromptList>,
+    #[serde(default)]
+    pub timeout_prompt: Option<PromptList>,
+    #[serde(default)]
+    pub on_failure: Option<String>,
+    #[serde(default)]
+    pub sensitive: bool,
+    #[serde(default)]
+    pub barge_in: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    #[serde(default)]
+    pub var: Option<String>,
+    #[serde(default)]
+    pub equals: Option<Scalar>,
+    #[serde(default)]
+    pub not_equals: Option<Scalar>,
+    #[serde(default, rename = "in")]
+    pub in_: Option<Vec<Scalar>>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    #[serde(default)]
+    pub empty: Option<bool>,
+    #[serde(default)]
+    pub above: Option<f64>,
+    #[serde(default)]
+    pub below: Option<f64>,
+    #[serde(default)]
+    pub caller: Option<String>,
+    #[serde(default)]
+    pub dialed: Option<String>,
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub days: Option<String>,
+    #[serde(default)]
+    pub zone: Option<String>,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBranch {
+    #[serde(default)]
+    pub when: Vec<RawRule>,
+    #[serde(default, rename = "else")]
+    pub else_: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHours {
+    #[serde(default)]
+    pub zone: Option<String>,
+    pub weekly: Ordered<StrList>,
+    #[serde(default)]
+    pub closed_dates: Vec<Scalar>,
+    pub open: String,
+    pub closed: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Method {
+    #[serde(rename = "GET", alias = "get")]
+    Get,
+    #[serde(rename = "POST", alias = "post")]
+    Post,
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLookup {
+    pub url: String,
+    #[serde(default)]
+    pub method: Option<Method>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub fields: Ordered<String>,
+    #[serde(default)]
+    pub on_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQueueMap {
+    pub name: String,
+    #[serde(default)]
+    pub priority: Option<u8>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawQueue(pub RawQueueMap);
+impl NoSeq for RawQueue {}
+impl RawQueue {
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawQueueMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawQueue)
+    }
+}
+short_or_map!(RawQueue, "a queue name or {name, priority, skills}", |s| {
+    RawQueue(RawQueueMap {
+        name: s.to_string(),
+        priority: None,
+        skills: Vec::new(),
+    })
+});
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVoicemailMap {
+    #[serde(rename = "box")]
+    pub box_name: String,
+    #[serde(default)]
+    pub greeting: Option<PromptList>,
+    #[serde(default)]
+    pub beep: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub max_length: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub silence: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawVoicemail(pub RawVoicemailMap);
+impl NoSeq for RawVoicemail {}
+impl RawVoicemail {
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawVoicemailMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawVoicemail)
+    }
+}
+short_or_map!(
+    RawVoicemail,
+    "a mailbox name or {box, greeting, beep, max_length, silence}",
+    |s| RawVoicemail(RawVoicemailMap {
+        box_name: s.to_string(),
+        greeting: None,
+        beep: None,
+        max_length: None,
+        silence: None
+    })
+);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGotoMap {
+    #[serde(default)]
+    pub flow: Option<String>,
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawGoto(pub RawGotoMap);
+impl NoSeq for RawGoto {}
+impl RawGoto {
+    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+        RawGotoMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawGoto)
+    }
+}
+short_or_map!(RawGoto, "a node name or {flow, node}", |s| RawGoto(
+    RawGotoMap {
+        flow: None,
+        node: Some(s.to_string())
+    }
+));
+
+/// A node: one optional field per action kind (exactly one must be given)
+/// plus the common `next`. A struct rather than an enum keeps serde_yaml's
+/// error positions exact (see crates.md §8).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNode {
+    #[serde(default)]
+    pub play: Option<RawPlay>,
+    #[serde(default)]
+    pub say: Option<RawSay>,
+    #[serde(default)]
+    pub menu: Option<RawMenu>,
+    #[serde(default)]
+    pub collect: Option<RawCollect>,
+    #[serde(default)]
+    pub set: Option<Ordered<Scalar>>,
+    #[serde(default)]
+    pub branch: Option<RawBranch>,
+    #[serde(default)]
+    pub hours: Option<RawHours>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub lookup: Option<RawLookup>,
+    #[serde(default)]
+    pub queue: Option<RawQueue>,
+    #[serde(default)]
+    pub transfer: Option<Scalar>,
+    #[serde(default)]
+    pub voicemail: Option<RawVoicemail>,
+    #[serde(default)]
+    pub hangup: Option<bool>,
+    #[serde(default)]
+    pub goto: Option<RawGoto>,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFlow {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub nodes: Ordered<RawNode>,
+}
+
+// ---------------------------------------------------------------------------
+// Compiled model
+// ---------------------------------------------------------------------------
+
+/// Where a transition goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Node(String),
+    /// The menu the caller was in before the current one.
+    Back,
+}
+
+impl Target {
+    fn parse(s: &str) -> Target {
+        if s == BACK {
+            Target::Back
+        } else {
+            Target::Node(s.to_string())
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Node(n) => f.write_str(n),
+            Target::Back => f.write_str(BACK),
+        }
+    }
+}
+
+/// The reserved target name for "previous menu".
+pub const BACK: &str = "back";
+
+#[derive(Debug, Clone)]
+pub struct Play {
+    pub prompts: Vec<String>,
+    pub barge_in: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Say {
+    pub var: String,
+    pub as_: SayAs,
+    pub barge_in: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MenuOption {
+    pub key: String,
+    pub to: Target,
+    pub language: Option<String>,
+    pub set: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Menu {
+    pub prompt: Vec<String>,
+    pub short_prompt: Option<Vec<String>>,
+    pub options: Vec<MenuOption>,
+    pub timeout: Duration,
+    pub inter_digit_timeout: Duration,
+    pub retries: u32,
+    pub invalid_prompt: Vec<String>,
+    pub timeout_prompt: Vec<String>,
+    pub on_failure: Option<Target>,
+    pub barge_in: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Collect {
+    pub prompt: Vec<String>,
+    pub into: String,
+    pub min: u8,
+    pub max: u8,
+    pub terminator: Option<char>,
+    pub timeout: Duration,
+    pub inter_digit_timeout: Duration,
+    pub pattern: Option<DigitPattern>,
+    pub retries: u32,
+    pub invalid_prompt: Vec<String>,
+    pub timeout_prompt: Vec<String>,
+    pub on_failure: Option<Target>,
+    pub sensitive: bool,
+    pub barge_in: bool,
+}
+
+/// One test in a `branch` rule; a rule matches when all its tests hold.
+#[derive(Debug, Clone)]
+pub enum Test {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    Matches(String, DigitPattern),
+    Empty(String, bool),
+    Above(String, f64),
+    Below(String, f64),
+    Caller(DigitPattern),
+    Dialed(DigitPattern),
+    Time(TimeRange, jiff::tz::TimeZone),
+    Days(Days, jiff::tz::TimeZone),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub tests: Vec<Test>,
+    pub to: Target,
+}
+
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub rules: Vec<Rule>,
+    pub else_: Option<Target>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hours {
+    pub schedule: Schedule,
+    pub open: Target,
+    pub closed: Target,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub url: String,
+    pub method: Method,
+    pub body: Option<String>,
+    pub timeout: Duration,
+    /// (variable, dotted JSON path).
+    pub fields: Vec<(String, String)>,
+    pub on_error: Option<Target>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub priority: u8,
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Voicemail {
+    pub box_name: String,
+    pub greeting: Vec<String>,
+    /// `[voicemail-beep]`, or empty with `beep: false`.
+    pub beep: Vec<String>,
+    pub max_length: Duration,
+    pub silence: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Goto {
+    pub flow: Option<String>,
+    pub node: Option<String>,
+}
+
+/// What a node does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Play(Play),
+    Say(Say),
+    Menu(Menu),
+    Collect(Collect),
+    Set(Vec<(String, String)>),
+    Branch(Branch),
+    Hours(Hours),
+    Language(String),
+    Lookup(Lookup),
+    Queue(Queue),
+    Transfer(String),
+    Voicemail(Voicemail),
+    Hangup,
+    Goto(Goto),
+}
+
+impl Action {
+    /// The YAML key of this action.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Play(_) => "play",
+            Action::Say(_) => "say",
+            Action::Menu(_) => "menu",
+            Action::Collect(_) => "collect",
+            Action::Set(_) => "set",
+            Action::Branch(_) => "branch",
+            Action::Hours(_) => "hours",
+            Action::Language(_) => "language",
+            Action::Lookup(_) => "lookup",
+            Action::Queue(_) => "queue",
+            Action::Transfer(_) => "transfer",
+            Action::Voicemail(_) => "voicemail",
+            Action::Hangup => "hangup",
+            Action::Goto(_) => "goto",
+        }
+    }
+
+    /// Whether the node waits for the caller's keys (what breaks a loop).
+    pub fn takes_input(&self) -> bool {
+        matches!(
+            self,
+            Action::Menu(_) | Action::Collect(_) | Action::Voicemail(_)
+        )
+    }
+
+    /// Whether the call leaves this flow here (no `next` is followed).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Action::Queue(_)
+                | Action::Transfer(_)
+                | Action::Hangup
+                | Action::Goto(_)
+                | Action::Menu(_)
+                | Action::Hours(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub action: Action,
+    pub next: Option<Target>,
+}
+
+/// A transition out of a node, with where it is written and a label for graphs.
+#[derive(Debug, Clone)]
+pub struct Edge<'a> {
+    pub path: Vec<Step>,
+    pub target: &'a Target,
+    pub label: String,
+}
+
+impl Node {
+    fn at(&self, rest: &[&str]) -> Vec<Step> {
+        let mut p = vec![Step::from("nodes"), Step::from(self.name.as_str())];
+        p.extend(rest.iter().map(|s| Step::from(*s)));
+        p
+    }
+
+    /// Every transition to another node of the same flow.
+    pub fn edges(&self) -> Vec<Edge<'_>> {
+        let mut out = Vec::new();
+        let k = self.action.kind();
+        match &self.action {
+            Action::Menu(m) => {
+                for o in &m.options {
+                    out.push(Edge {
+                        path: self.at(&[k, "options", &o.key]),
+                        target: &o.to,
+                        label: o.key.clone(),
+                    });
+                }
+                if let Some(t) = &m.on_failure {
+                    out.push(Edge {
+                        path: self.at(&[k, "on_failure"]),
+                        target: t,
+                        label: "failure".into(),
+                    });
+                }
+            }
+            Action::Collect(c) => {
+                if let Some(t) = &c.on_failure {
+                    out.push(Edge {
+                        path: self.at(&[k, "on_failure"]),
+                        target: t,
+                        label: "failure".into(),
+                    });
+                }
+            }
+            Action::Branch(b) => {
+                for (i, r) in b.rules.iter().enumerate() {
+                    let mut path = self.at(&[k, "when"]);
+                    path.push(Step::Index(i));
+                    path.push(Step::from("to"));
+                    out.push(Edge {
+                        path,
+                        target: &r.to,
+                        label: format!("rule {}", i + 1),
+                    });
+                }
+                if let Some(t) = &b.else_ {
+                    out.push(Edge {
+                        path: self.at(&[k, "else"]),
+                        target: t,
+                        label: "else".into(),
+                    });
+                }
+            }
+            Action::Hours(h) => {
+                out.push(Edge {
+                    path: self.at(&[k, "open"]),
+                    target: &h.open,
+                    label: "open".into(),
+                });
+                out.push(Edge {
+                    path: self.at(&[k, "closed"]),
+                    target: &h.closed,
+                    label: "closed".into(),
+                });
+            }
+            Action::Lookup(l) => {
+                if let Some(t) = &l.on_error {
+                    out.push(Edge {
+                        path: self.at(&[k, "on_error"]),
+                        target: t,
+                        label: "error".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = &self.next {
+            out.push(Edge {
+                path: self.at(&["next"]),
+                target: t,
+                label: String::new(),
+            });
+        }
+        out
+    }
+
+    /// Every prompt list of the node, with where it is written.
+    pub fn prompt_lists(&self) -> Vec<(Vec<Step>, &[String])> {
+        let k = self.action.kind();
+        let mut out: Vec<(Vec<Step>, &[String])> = Vec::new();
+        match &self.action {
+            Action::Play(p) => out.push((self.at(&[k]), &p.prompts)),
+            Action::Menu(m) => {
+                out.push((self.at(&[k, "prompt"]), &m.prompt));
+                if let Some(s) = &m.short_prompt {
+                    out.push((self.at(&[k, "short_prompt"]), s));
+                }
+                out.push((self.at(&[k, "invalid_prompt"]), &m.invalid_prompt));
+                out.push((self.at(&[k, "timeout_prompt"]), &m.timeout_prompt));
+            }
+            Action::Collect(c) => {
+                out.push((self.at(&[k, "prompt"]), &c.prompt));
+                out.push((self.at(&[k, "invalid_prompt"]), &c.invalid_prompt));
+                out.push((self.at(&[k, "timeout_prompt"]), &c.timeout_prompt));
+            }
+            Action::Voicemail(v) => {
+                out.push((self.at(&[k, "greeting"]), &v.greeting));
+                out.push((self.at(&[k, "beep"]), &v.beep));
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// Prompt played before a voicemail recording starts.
+pub const BEEP: &str = "voicemail-beep";
+
+/// One compiled flow file.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The file stem: `support` for `ivr-flows/support.yaml`.
+    pub name: String,
+    pub path: PathBuf,
+    /// The YAML text, kept so later checks can locate what they find.
+    pub text: String,
+    pub description: Option<String>,
+    pub start: String,
+    pub nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+}
+
+impl Flow {
+    /// Reads and compiles one flow file.
+    pub fn load(path: &Path) -> Result<Flow, Vec<Problem>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Problem {
+                file: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read flow: {e}"),
+            }]
+        })?;
+        Flow::from_str_at(&text, path)
+    }
+
+    /// Compiles `text` as if read from `path` (the flow is named by the file stem).
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Flow, Vec<Problem>> {
+        match Flow::compile(text, path) {
+            (Some(flow), problems) if problems.is_empty() => Ok(flow),
+            (_, problems) => Err(problems),
+        }
+    }
+
+    /// Compiles as far as possible: the flow (when the YAML matched the
+    /// schema) even if some values were wrong, so the checker can report
+    /// graph problems in the same run, plus every problem found.
+    pub(crate) fn compile(text: &str, path: &Path) -> (Option<Flow>, Vec<Problem>) {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut problems = duplicate_keys(text, path);
+        let raw: RawFlow = match serde_yaml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = clean_serde_message(&e.to_string());
+                // Our scan already names the repeated key at its own line.
+                if problems.is_empty() || !message.contains("duplicate field") {
+                    let (line, column) = e
+                        .location()
+                        .map(|l| (l.line(), l.column()))
+                        .unwrap_or((1, 1));
+                    problems.push(Problem {
+                        file: path.to_path_buf(),
+                        line,
+                        column,
+                        message,
+                    });
+                }
+                return (None, problems);
+            }
+        };
+        if !problems.is_empty() {
+            // With a repeated node or option the graph is ambiguous; graph
+            // checks would only add noise until the duplicate is fixed.
+            return (None, problems);
+        }
+        let mut c = Compiler {
+            path,
+            text,
+            problems,
+        };
+        let flow = c.flow(name, raw);
+        (Some(flow), c.problems)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.index.get(name).and_then(|&i| self.nodes.get(i))
+    }
+
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// A problem about the value at `path` (see [`locate_value`]).
+    pub fn problem_value(&self, path: &[Step], message: impl Into<String>) -> Problem {
+        let (line, column) = locate_value(&self.text, path);
+        Problem {
+            file: self.path.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// A problem located at `path` in this flow's file.
+    pub fn problem(&self, path: &[Step], message: impl Into<String>) -> Problem {
+        let (line, column) = locate(&self.text, path);
+        Problem {
+            file: self.path.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every flow a number can reach, by name. Immutable once built: a call holds
+/// an `Arc<FlowSet>` for its whole life, so a reload never changes a call in
+/// progress.
+#[derive(Debug, Clone, Default)]
+pub struct FlowSet {
+    flows: HashMap<String, Arc<Flow>>,
+}
+
+impl FlowSet {
+    pub fn new(flows: impl IntoIterator<Item = Flow>) -> FlowSet {
+        FlowSet {
+            flows: flows
+                .into_iter()
+                .map(|f| (f.name.clone(), Arc::new(f)))
+                .collect(),
+        }
+    }
+
+    /// Loads every `*.yaml`/`*.yml` file in `dir`. Returns all problems of all
+    /// files (compile errors only; run [`super::check`] for the graph checks).
+    pub fn load_dir(dir: &Path) -> Result<FlowSet, Vec<Problem>> {
+        let mut flows = Vec::new();
+        let mut problems = Vec::new();
+        for path in flow_files(dir).map_err(|e| vec![e])? {
+            match Flow::load(&path) {
+                Ok(f) => flows.push(f),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        if problems.is_empty() {
+            Ok(FlowSet::new(flows))
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Flow>> {
+        self.flows.get(name)
+    }
+
+    /// Flows sorted by name, for stable output.
+    pub fn flows(&self) -> Vec<&Arc<Flow>> {
+        let mut v: Vec<_> = self.flows.values().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}
+
+/// The flow files of a directory, sorted.
+pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Problem {
+        file: dir.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read flows directory: {e}"),
+    })?;
+    let mut out: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Like [`locate`], but for a path ending in a key whose value is a scalar on
+/// the same line, the position of the value: `queue: billling` points at
+/// `billling`, which is what the message is about.
+pub fn locate_value(text: &str, path: &[Step]) -> (usize, usize) {
+    let (line, col) = locate(text, path);
+    if !matches!(path.last(), Some(Step::Key(_))) {
+        return (line, col);
+    }
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return (line, col);
+    };
+    let chars: Vec<char> = l.chars().collect();
+    let mut i = col.saturating_sub(1);
+    // Skip the key (quoted or plain) up to the `:` that ends it.
+    while i < chars.len() {
+        if chars[i] == ':' && chars.get(i + 1).is_none_or(|c| c.is_whitespace()) {
+            break;
+        }
+        i += 1;
+    }
+    i += 1;
+    while i < chars.len() && chars[i] == ' ' {
+        i += 1;
+    }
+    match chars.get(i) {
+        None | Some('#') | Some('|') | Some('>') => (line, col),
+        Some(_) => (line, i + 1),
+    }
+}
+
+/// serde_yaml appends " at line L column C" (libyaml messages carry a second
+/// one inside); we print the position in front, so drop every such phrase.
+pub(crate) fn clean_serde_message(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(" at line ") {
+        let after = &rest[i + " at line ".len()..];
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let n = digits(after);
+        let tail = &after[n..];
+        match tail.strip_prefix(" column ") {
+            Some(c) if n > 0 && digits(c) > 0 => {
+                out.push_str(&rest[..i]);
+                rest = &c[digits(c)..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 1]);
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reports each repeated key of any mapping at the repeat, with the line of
+/// the first occurrence.
+pub(crate) fn duplicate_keys(text: &str, path: &Path) -> Vec<Problem> {
+    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+    use yaml_rust2::scanner::Marker;
+
+    #[derive(Default)]
+    struct Scan {
+        /// Per open collection: None for a sequence, else (keys seen, expecting a key).
+        stack: Vec<Option<(HashMap<String, usize>, bool)>>,
+        found: Vec<(String, Marker, usize)>,
+    }
+    impl Scan {
+        /// A node (scalar or collection start) was seen; returns whether it is a key.
+        fn node(&mut self, key: Option<&str>, m: Marker) {
+            if let Some(Some((seen, expect_key))) = self.stack.last_mut() {
+                if *expect_key {
+                    if let Some(k) = key {
+                        if let Some(&first) = seen.get(k) {
+                            self.found.push((k.to_string(), m, first));
+                        } else {
+                            seen.insert(k.to_string(), m.line());
+                        }
+                    }
+                }
+                *expect_key = !*expect_key;
+            }
+        }
+    }
+    impl MarkedEventReceiver for Scan {
+        fn on_event(&mut self, ev: Event, m: Marker) {
+            match ev {
+                Event::Scalar(s, ..) => self.node(Some(&s), m),
+                Event::Alias(_) => self.node(None, m),
+                Event::MappingStart(..) => {
+                    self.node(None, m);
+                    self.stack.push(Some((HashMap::new(), true)));
+                }
+                Event::SequenceStart(..) => {
+                    self.node(None, m);
+                    self.stack.push(None);
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    self.stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut scan = Scan::default();
+    // Syntax errors are left to serde_yaml, which reports them with libyaml's words.
+    let _ = Parser::new_from_str(text).load(&mut scan, false);
+    scan.found
+        .into_iter()
+        .map(|(k, m, first)| Problem {
+            file: path.to_path_buf(),
+            line: m.line().max(1),
+            column: m.col() + 1,
+            message: format!("duplicate key `{k}` (first on line {first})"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Compilation
+// ---------------------------------------------------------------------------
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_MENU_INTER_DIGIT: Duration = Duration::from_secs(2);
+const DEFAULT_COLLECT_INTER_DIGIT: Duration = Duration::from_secs(3);
+const DEFAULT_RETRIES: u32 = 3;
+const DEFAULT_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+const DEFAULT_VM_MAX: Duration = Duration::from_secs(180);
+const DEFAULT_VM_SILENCE: Duration = Duration::from_secs(5);
+/// Prompts a menu or collect plays on a bad key / no key unless told otherwise.
+pub const DEFAULT_INVALID_PROMPT: &str = "invalid";
+pub const DEFAULT_TIMEOUT_PROMPT: &str = "timeout";
+
+/// Names usable for nodes and variables: letters, digits, `_` and `-`.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The variables every call has.
+pub const BUILTIN_VARS: [&str; 3] = ["caller", "dialed", "language"];
+
+struct Compiler<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Compiler<'_> {
+    /// A problem with the value at `path`.
+    fn err_v(&mut self, path: &[Step], message: impl Into<String>) {
+        let (line, column) = locate_value(self.text, path);
+        self.problems.push(Problem {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn err(&mut self, path: &[Step], message: impl Into<String>) {
+        let (line, column) = locate(self.text, path);
+        self.problems.push(Problem {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn flow(&mut self, name: String, raw: RawFlow) -> Flow {
+        let flow_zone = raw.timezone.as_ref().and_then(|z| match schedule::zone(z) {
+            Ok(tz) => Some((z.clone(), tz)),
+            Err(m) => {
+                self.err_v(&[Step::from("timezone")], m);
+                None
+            }
+        });
+        let mut nodes = Vec::new();
+        let mut index = HashMap::new();
+        if raw.nodes.0.is_empty() {
+            self.err(&[Step::from("nodes")], "a flow needs at least one node");
+        }
+        for (n, rn) in raw.nodes.0 {
+            let at = vec![Step::from("nodes"), Step::from(n.as_str())];
+            if !valid_name(&n) {
+                self.err(
+                    &at,
+                    format!("node name `{n}` may only use letters, digits, `_` and `-`"),
+                );
+            } else if n == BACK {
+                self.err(
+                    &at,
+                    "`back` is reserved (it means the previous menu); rename this node",
+                );
+            }
+            // A node with no or two actions stays in the graph as a hangup,
+            // so references to it are not reported as missing.
+            let action = self
+                .action(&n, rn.clone(), flow_zone.as_ref())
+                .unwrap_or(Action::Hangup);
+            index.insert(n.clone(), nodes.len());
+            nodes.push(Node {
+                name: n,
+                action,
+                next: rn.next.as_deref().map(Target::parse),
+            });
+        }
+        let start = match raw.start {
+            Some(s) => s,
+            None => nodes.first().map(|n| n.name.clone()).unwrap_or_default(),
+        };
+        Flow {
+            name,
+            path: self.path.to_path_buf(),
+            text: self.text.to_string(),
+            description: raw.description,
+            start,
+            nodes,
+            index,
+        }
+    }
+
+    fn zone_for(
+        &mut self,
+        explicit: Option<&String>,
+        at: &[Step],
+        flow_zone: Option<&(String, jiff::tz::TimeZone)>,
+    ) -> Option<(String, jiff::tz::TimeZone)> {
+        match explicit {
+            Some(z) => match schedule::zone(z) {
+                Ok(tz) => Some((z.clone(), tz)),
+                Err(m) => {
+                    self.err_v(at, m);
+                    None
+                }
+            },
+            None => flow_zone.cloned(),
+        }
+    }
+
+    fn pattern(&mut self, p: &str, at: &[Step]) -> Option<DigitPattern> {
+        match DigitPattern::parse(p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err_v(at, format!("bad pattern `{p}`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn action(
+        &mut self,
+        n: &str,
+        rn: RawNode,
+        flow_zone: Option<&(String, jiff::tz::TimeZone)>,
+    ) -> Option<Action> {
+        let node_at = [Step::from("nodes"), Step::from(n)];
+        let at = |k: &str, rest: &[&str]| -> Vec<Step> {
+            let mut p = vec![Step::from("nodes"), Step::from(n), Step::from(k)];
+            p.extend(rest.iter().map(|s| Step::from(*s)));
+            p
+        };
+        let given: Vec<&str> = [
+            ("play", rn.play.is_some()),
+            ("say", rn.say.is_some()),
+            ("menu", rn.menu.is_some()),
+            ("collect", rn.collect.is_some()),
+            ("set", rn.set.is_some()),
+            ("branch", rn.branch.is_some()),
+            ("hours", rn.hours.is_some()),
+            ("language", rn.language.is_some()),
+            ("lookup", rn.lookup.is_some()),
+            ("queue", rn.queue.is_some()),
+            ("transfer", rn.transfer.is_some()),
+            ("voicemail", rn.voicemail.is_some()),
+            ("hangup", rn.hangup.is_some()),
+            ("goto", rn.goto.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, g)| *g)
+        .map(|(k, _)| k)
+        .collect();
+        match given.as_slice() {
+            [] => {
+                self.err(
+                    &node_at,
+                    format!("node `{n}` has no action (give it one of play, say, menu, collect, set, branch, hours, language, lookup, queue, transfer, voicemail, hangup, goto)"),
+                );
+                return None;
+            }
+            [_] => {}
+            [_, second, ..] => {
+                self.err(
+                    &at(second, &[]),
+                    format!(
+                        "node `{n}` has both `{}` and `{second}`: one action per node (chain nodes with `next`)",
+                        given[0]
+                    ),
+                );
+                return None;
+            }
+        }
+        let action = if let Some(RawPlay(p)) = rn.play {
+            if p.prompts.0.is_empty() {
+                self.err(&at("play", &[]), "`play` needs at least one prompt");
+            }
+            Action::Play(Play {
+                prompts: p.prompts.0,
+                barge_in: p.barge_in.unwrap_or(true),
+            })
+        } else if let Some(RawSay(s)) = rn.say {
+            if !valid_name(&s.var) {
+                self.err(
+                    &at("say", &[]),
+                    format!("`{}` is not a variable name", s.var),
+                );
+            }
+            Action::Say(Say {
+                var: s.var,
+                as_: s.as_.unwrap_or(SayAs::Number),
+                barge_in: s.barge_in.unwrap_or(true),
+            })
+        } else if let Some(m) = rn.menu {
+            self.menu(n, m)
+        } else if let Some(c) = rn.collect {
+            self.collect(n, c)
+        } else if let Some(set) = rn.set {
+            for (k, _) in &set.0 {
+                if !valid_name(k) {
+                    self.err(&at("set", &[k]), format!("`{k}` is not a variable name"));
+                } else if BUILTIN_VARS.contains(&k.as_str()) {
+                    self.err(
+                        &at("set", &[k]),
+                        format!("`{k}` is set by the call itself and cannot be changed"),
+                    );
+                }
+            }
+            Action::Set(set.0.into_iter().map(|(k, v)| (k, v.0)).collect())
+        } else if let Some(b) = rn.branch {
+            self.branch(n, b, flow_zone)
+        } else if let Some(h) = rn.hours {
+            let zone = match &h.zone {
+                Some(_) => self.zone_for(h.zone.as_ref(), &at("hours", &["zone"]), flow_zone),
+                None => {
+                    if flow_zone.is_none() {
+                        self.err(
+                            &at("hours", &[]),
+                            "`hours` needs a time zone: add `zone:` here or `timezone:` at the top of the flow",
+                        );
+                    }
+                    flow_zone.cloned()
+                }
+            };
+            let mut weekly = Vec::new();
+            for (days, ranges) in &h.weekly.0 {
+                let days_p = match Days::parse(days) {
+                    Ok(d) => d,
+                    Err(m) => {
+                        self.err(&at("hours", &["weekly", days]), m);
+                        continue;
+                    }
+                };
+                let mut rs = Vec::new();
+                for r in &ranges.0 {
+                    if r.eq_ignore_ascii_case("closed") {
+                        continue;
+                    }
+                    match TimeRange::parse(r) {
+                        Ok(r) => rs.push(r),
+                        Err(m) => self.err_v(&at("hours", &["weekly", days]), m),
+                    }
+                }
+                weekly.push((days_p, rs));
+            }
+            let mut closed_dates = Vec::new();
+            for (i, d) in h.closed_dates.iter().enumerate() {
+                match ClosedDate::parse(&d.0) {
+                    Ok(c) => closed_dates.push(c),
+                    Err(m) => {
+                        let mut p = at("hours", &["closed_dates"]);
+                        p.push(Step::Index(i));
+                        self.err(&p, m);
+                    }
+                }
+            }
+            let (zone_name, zone) =
+                zone.unwrap_or_else(|| ("UTC".to_string(), jiff::tz::TimeZone::UTC));
+            Action::Hours(Hours {
+                schedule: Schedule {
+                    zone_name,
+                    zone,
+                    weekly,
+                    closed_dates,
+                },
+                open: Target::parse(&h.open),
+                closed: Target::parse(&h.closed),
+            })
+        } else if let Some(l) = rn.language {
+            Action::Language(l)
+        } else if let Some(l) = rn.lookup {
+            if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
+                self.err_v(
+                    &at("lookup", &["url"]),
+                    format!("lookup url `{}` must start with http:// or https://", l.url),
+                );
+            }
+            let method = l.method.unwrap_or(Method::Get);
+            if l.body.is_some() && method == Method::Get {
+                self.err(&at("lookup", &["body"]), "a `body` needs `method: POST`");
+            }
+            for (var, _) in &l.fields.0 {
+                if !valid_name(var) {
+                    self.err(
+                        &at("lookup", &["fields", var]),
+                        format!("`{var}` is not a variable name"),
+                    );
+                }
+            }
+            Action::Lookup(Lookup {
+                url: l.url,
+                method,
+                body: l.body,
+                timeout: l.timeout.unwrap_or(DEFAULT_LOOKUP_TIMEOUT),
+                fields: l.fields.0,
+                on_error: l.on_error.as_deref().map(Target::parse),
+            })
+        } else if let Some(RawQueue(q)) = rn.queue {
+            let priority = q.priority.unwrap_or(0);
+            if priority > 10 {
+                self.err(
+                    &at("queue", &["priority"]),
+                    "queue priority must be 0 to 10",
+                );
+            }
+            Action::Queue(Queue {
+                name: q.name,
+                priority,
+                skills: q.skills,
+            })
+        } else if let Some(t) = rn.transfer {
+            if !(1..=20).contains(&t.0.len()) || !t.0.bytes().all(|b| b.is_ascii_digit()) {
+                self.err(
+                    &at("transfer", &[]),
+                    format!("transfer target `{}` must be an extension (digits)", t.0),
+                );
+            }
+            Action::Transfer(t.0)
+        } else if let Some(RawVoicemail(v)) = rn.voicemail {
+            if !valid_name(&v.box_name) {
+                self.err(
+                    &at("voicemail", &[]),
+                    format!(
+                        "mailbox name `{}` may only use letters, digits, `_` and `-`",
+                        v.box_name
+                    ),
+                );
+            }
+            Action::Voicemail(Voicemail {
+                box_name: v.box_name,
+                greeting: v.greeting.map(|g| g.0).unwrap_or_default(),
+                beep: if v.beep.unwrap_or(true) {
+                    vec![BEEP.to_string()]
+                } else {
+                    Vec::new()
+                },
+                max_length: v.max_length.unwrap_or(DEFAULT_VM_MAX),
+                silence: v.silence.unwrap_or(DEFAULT_VM_SILENCE),
+            })
+        } else if let Some(h) = rn.hangup {
+            if !h {
+                self.err(
+                    &at("hangup", &[]),
+                    "write `hangup: true` (or remove the node)",
+                );
+            }
+            Action::Hangup
+        } else if let Some(RawGoto(g)) = rn.goto {
+            if g.flow.is_none() && g.node.is_none() {
+                self.err(&at("goto", &[]), "`goto` needs a `node` or a `flow`");
+            }
+            Action::Goto(Goto {
+                flow: g.flow,
+                node: g.node,
+            })
+        } else {
+            return None;
+        };
+        if let (Some(_), true) = (&rn.next, action.is_terminal()) {
+            let why = match &action {
+                Action::Menu(_) => "a menu leaves through its options and `on_failure`",
+                Action::Hours(_) => "`hours` leaves through `open` and `closed`",
+                _ => "the call leaves the flow here",
+            };
+            self.err(
+                &at("next", &[]),
+                format!("`next` has no effect after `{}`: {why}", action.kind()),
+            );
+        }
+        Some(action)
+    }
+
+    fn retry_prompts(
+        invalid: Option<PromptList>,
+        timeout: Option<PromptList>,
+    ) -> (Vec<String>, Vec<String>) {
+        (
+            invalid.map_or_else(|| vec![DEFAULT_INVALID_PROMPT.into()], |p| p.0),
+            timeout.map_or_else(|| vec![DEFAULT_TIMEOUT_PROMPT.into()], |p| p.0),
+        )
+    }
+
+    fn menu(&mut self, n: &str, m: RawMenu) -> Action {
+        let at = |rest: &[&str]| -> Vec<Step> {
+            let mut p = vec![Step::from("nodes"), Step::from(n), Step::from("menu")];
+            p.extend(rest.iter().map(|s| Step::from(*s)));
+            p
+        };
+        if m.options.0.is_empty() {
+            self.err(&at(&["options"]), "a menu needs at least one option");
+        }
+        let mut options = Vec::new();
+        for (key, RawOption(o)) in m.options.0 {
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+            {
+                self.err(
+                    &at(&["options", &key]),
+                    format!("option key `{key}` must be keypad keys (0-9, \"*\", \"#\")"),
+                );
+            }
+            for (v, _) in &o.set.0 {
+                if !valid_name(v) || BUILTIN_VARS.contains(&v.as_str()) {
+                    self.err(
+                        &at(&["options", &key, "set", v]),
+                        format!("`{v}` cannot be set here"),
+                    );
+                }
+            }
+            options.push(MenuOption {
+                key,
+                to: Target::parse(&o.to),
+                language: o.language,
+                set: o.set.0.into_iter().map(|(k, v)| (k, v.0)).collect(),
+            });
+        }
+        // A key that is also the start of a longer key is resolved by the
+        // inter-digit timeout; keep that, but a key equal to another is a typo.
+        let (invalid_prompt, timeout_prompt) =
+            Self::retry_prompts(m.invalid_prompt, m.timeout_prompt);
+        if m.prompt.0.is_empty() {
+            self.err(&at(&[]), "a menu needs a `prompt`");
+        }
+        Action::Menu(Menu {
+            prompt: m.prompt.0,
+            short_prompt: m.short_prompt.map(|p| p.0),
+            options,
+            timeout: m.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            inter_digit_timeout: m.inter_digit_timeout.unwrap_or(DEFAULT_MENU_INTER_DIGIT),
+            retries: m.retries.unwrap_or(DEFAULT_RETRIES),
+            invalid_prompt,
+            timeout_prompt,
+            on_failure: m.on_failure.as_deref().map(Target::parse),
+            barge_in: m.barge_in.unwrap_or(true),
+        })
+    }
+
+    fn collect(&mut self, n: &str, c: RawCollect) -> Action {
+        let at = |rest: &[&str]| -> Vec<Step> {
+            let mut p = vec![Step::from("nodes"), Step::from(n), Step::from("collect")];
+            p.extend(rest.iter().map(|s| Step::from(*s)));
+            p
+        };
+        if !valid_name(&c.into) {
+            self.err(
+                &at(&["into"]),
+                format!("`{}` is not a variable name", c.into),
+            );
+        } else if BUILTIN_VARS.contains(&c.into.as_str()) {
+            self.err(
+                &at(&["into"]),
+                format!("`{}` is set by the call itself", c.into),
+            );
+        }
+        let min = c.min.unwrap_or(1);
+        let max = c.max.unwrap_or(20);
+        if max == 0 || min > max {
+            self.err(
+                &at(&["min"]),
+                format!(
+                    "digit lengths must satisfy min <= max and max >= 1 (min {min}, max {max})"
+                ),
+            );
+        }
+        let terminator = match c.terminator.as_deref() {
+            None => Some('#'),
+            Some("none") => None,
+            Some(t) if t == "#" || t == "*" => t.chars().next(),
+            Some(t) => {
+                self.err(
+                    &at(&["terminator"]),
+                    format!("terminator `{t}` must be \"#\", \"*\" or none"),
+                );
+                None
+            }
+        };
+        let pattern = c
+            .pattern
+            .as_deref()
+            .and_then(|p| self.pattern(p, &at(&["pattern"])));
+        let (invalid_prompt, timeout_prompt) =
+            Self::retry_prompts(c.invalid_prompt, c.timeout_prompt);
+        Action::Collect(Collect {
+            prompt: c.prompt.0,
+            into: c.into,
+            min,
+            max,
+            terminator,
+            timeout: c.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            inter_digit_timeout: c.inter_digit_timeout.unwrap_or(DEFAULT_COLLECT_INTER_DIGIT),
+            pattern,
+            retries: c.retries.unwrap_or(DEFAULT_RETRIES),
+            invalid_prompt,
+            timeout_prompt,
+            on_failure: c.on_failure.as_deref().map(Target::parse),
+            sensitive: c.sensitive,
+            barge_in: c.barge_in.unwrap_or(true),
+        })
+    }
+
+    fn branch(
+        &mut self,
+        n: &str,
+        b: RawBranch,
+        flow_zone: Option<&(String, jiff::tz::TimeZone)>,
+    ) -> Action {
+        let mut rules = Vec::new();
+        if b.when.is_empty() {
+            self.err(
+                &[Step::from("nodes"), Step::from(n), Step::from("branch")],
+                "`branch` needs at least one rule under `when`",
+            );
+        }
+        for (i, r) in b.when.into_iter().enumerate() {
+            let at = |k: &str| -> Vec<Step> {
+                vec![
+                    Step::from("nodes"),
+                    Step::from(n),
+                    Step::from("branch"),
+                    Step::from("when"),
+                    Step::Index(i),
+                    Step::from(k),
+                ]
+            };
+            let mut tests = Vec::new();
+            let var_tests = [
+                ("equals", r.equals.is_some()),
+                ("not_equals", r.not_equals.is_some()),
+                ("in", r.in_.is_some()),
+                ("matches", r.matches.is_some()),
+                ("empty", r.empty.is_some()),
+                ("above", r.above.is_some()),
+                ("below", r.below.is_some()),
+            ];
+            match &r.var {
+                Some(v) => {
+                    if !valid_name(v) {
+                        self.err(&at("var"), format!("`{v}` is not a variable name"));
+                    }
+                    if !var_tests.iter().any(|(_, g)| *g) {
+                        self.err(&at("var"), format!("a rule on `{v}` needs a test: equals, not_equals, in, matches, empty, above or below"));
+                    }
+                }
+                None => {
+                    if let Some((k, _)) = var_tests.iter().find(|(_, g)| *g) {
+                        self.err(
+                            &at(k),
+                            format!("`{k}` needs `var:` to say which variable it tests"),
+                        );
+                    }
+                }
+            }
+            let v = r.var.clone().unwrap_or_default();
+            if let Some(x) = r.equals {
+                tests.push(Test::Equals(v.clone(), x.0));
+            }
+            if let Some(x) = r.not_equals {
+                tests.push(Test::NotEquals(v.clone(), x.0));
+            }
+            if let Some(x) = r.in_ {
+                tests.push(Test::In(v.clone(), x.into_iter().map(|s| s.0).collect()));
+            }
+            if let Some(p) = r
+                .matches
+                .as_deref()
+                .and_then(|p| self.pattern(p, &at("matches")))
+            {
+                tests.push(Test::Matches(v.clone(), p));
+            }
+            if let Some(e) = r.empty {
+                tests.push(Test::Empty(v.clone(), e));
+            }
+            if let Some(x) = r.above {
+                tests.push(Test::Above(v.clone(), x));
+            }
+            if let Some(x) = r.below {
+                tests.push(Test::Below(v.clone(), x));
+            }
+            if let Some(p) = r
+                .caller
+                .as_deref()
+                .and_then(|p| self.pattern(p, &at("caller")))
+            {
+                tests.push(Test::Caller(p));
+            }
+            if let Some(p) = r
+                .dialed
+                .as_deref()
+                .and_then(|p| self.pattern(p, &at("dialed")))
+            {
+                tests.push(Test::Dialed(p));
+            }
+            if r.time.is_some() || r.days.is_some() {
+                let zone = self.zone_for(r.zone.as_ref(), &at("zone"), flow_zone);
+                if zone.is_none() && r.zone.is_none() {
+                    self.err(&at(if r.time.is_some() { "time" } else { "days" }), "time conditions need a time zone: add `zone:` to the rule or `timezone:` at the top of the flow");
+                }
+                let tz = zone.map(|z| z.1).unwrap_or(jiff::tz::TimeZone::UTC);
+                if let Some(t) = &r.time {
+                    match TimeRange::parse(t) {
+                        Ok(tr) => tests.push(Test::Time(tr, tz.clone())),
+                        Err(m) => self.err_v(&at("time"), m),
+                    }
+                }
+                if let Some(d) = &r.days {
+                    match Days::parse(d) {
+                        Ok(d) => tests.push(Test::Days(d, tz)),
+                        Err(m) => self.err_v(&at("days"), m),
+                    }
+                }
+            } else if r.zone.is_some() {
+                self.err(&at("zone"), "`zone` only applies with `time` or `days`");
+            }
+            if tests.is_empty() && r.var.is_none() {
+                self.err(
+                    &at("to"),
+                    "this rule tests nothing (use `else:` for the fallback)",
+                );
+            }
+            rules.push(Rule {
+                tests,
+                to: Target::parse(&r.to),
+            });
+        }
+        Action::Branch(Branch {
+            rules,
+            else_: b.else_.as_deref().map(Target::parse),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_positions_are_removed_from_messages() {
+        assert_eq!(
+            clean_serde_message("did not find expected key at line 5 column 4, while parsing a block mapping at line 3 column 5"),
+            "did not find expected key, while parsing a block mapping"
+        );
+        assert_eq!(clean_serde_message("x at line y"), "x at line y");
+    }
+
+    #[test]
+    fn short_and_long_forms_are_equivalent() {
+        let short = "nodes:\n  q:\n    queue: billing\n";
+        let long = "nodes:\n  q:\n    queue: { name: billing, priority: 0 }\n";
+        for text in [short, long] {
+            let f = Flow::from_str_at(text, Path::new("f.yaml")).expect("flow");
+            match &f.nodes[0].action {
+                Action::Queue(q) => assert_eq!((q.name.as_str(), q.priority), ("billing", 0)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            Flow::from_str_at(short, Path::new("f.yaml"))
+                .expect("flow")
+                .start,
+            "q"
+        );
+    }
+
+    #[test]
+    fn value_positions_skip_the_key() {
+        let text = "a:\n  b: value # c\n  \"k:x\": v\n  d:\n    - 1\n";
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("b")]),
+            (2, 6)
+        );
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("k:x")]),
+            (3, 10)
+        );
+        assert_eq!(
+            locate_value(text, &[Step::from("a"), Step::from("d")]),
+            (4, 3)
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_located() {
+        let e = Flow::from_str_at("nodes:\n  q:\n    queue: [a]\n", Path::new("f.yaml"))
+            .expect_err("a list is not a queue");
+        assert_eq!((e[0].line, e[0].column), (3, 12));
+        assert!(
+            e[0].message
+                .contains("a queue name or {name, priority, skills}"),
+            "{}",
+            e[0].message
+        );
+        let e = Flow::from_str_at(
+            "nodes:\n  q:\n    queue: {name: a, prio: 1}\n",
+            Path::new("f.yaml"),
+        )
+        .expect_err("unknown key");
+        assert_eq!(
+            e[0].message,
+            "nodes.q.queue: unknown field `prio`, expected one of `name`, `priority`, `skills`"
+        );
+        let e = Flow::from_str_at("nodes: {}\n", Path::new("f.yaml")).expect_err("empty");
+        assert_eq!(e[0].message, "a flow needs at least one node");
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DEMO: &str = include_str!("../../ivr-flows/support.yaml");
+
+    proptest! {
+        #[test]
+        fn any_text_loads_or_fails_without_panicking(text in "\\PC{0,200}") {
+            let _ = Flow::compile(&text, Path::new("x.yaml"));
+        }
+
+        /// Damaged versions of the demo (a line dropped, a character changed)
+        /// give problems with real positions, never a panic.
+        #[test]
+        fn damaged_demo_flows_report_positions(drop in 0usize..120, at in 0usize..4000, c in "[ :a-z0-9{}\\[\\]#*-]") {
+            let mut lines: Vec<&str> = DEMO.lines().collect();
+            if drop < lines.len() {
+                lines.remove(drop);
+            }
+            let mut text = lines.join("\n");
+            let at = at.min(text.len());
+            if text.is_char_boundary(at) {
+                text.insert_str(at, &c);
+            }
+            let (flow, mut problems) = Flow::compile(&text, Path::new("x.yaml"));
+            if let Some(flow) = flow {
+                struct All;
+                impl crate::ivr::PromptCatalog for All {
+                    fn has(&self, _: &str, name: &str) -> bool {
+                        name != "goodbye"
+                    }
+                    fn languages(&self) -> Vec<String> {
+                        vec!["en".into()]
+                    }
+                }
+                problems.extend(crate::ivr::check_set(&FlowSet::new([flow]), &[], &All));
+            }
+            let n = text.lines().count().max(1);
+            for p in problems {
+                prop_assert!(p.line >= 1 && p.line <= n + 1, "{p}");
+                prop_assert!(p.column >= 1);
+            }
+        }
+    }
+}

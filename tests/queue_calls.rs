@@ -1,0 +1,107 @@
+//! A queued caller reaches a real softphone agent, and both hear each other:
+//! distinct tones each way, checked by frequency on each side's recording.
+
+mod common;
+
+use std::time::Duration;
+
+use common::audio::{read_wav, sine, tone_share, write_wav};
+use common::{free_port, free_port_range, pj_call, pj_peer, require_pjsua2, wait_log, Server};
+
+const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
+
+#[test]
+fn billing_caller_is_bridged_to_agent_1001_with_audio_both_ways() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let agent_tone = dir.path().join("agent.wav");
+    let caller_tone = dir.path().join("caller.wav");
+    write_wav(&agent_tone, &sine(1000.0, 60.0, 0.3));
+    write_wav(&caller_tone, &sine(500.0, 60.0, 0.3));
+    let agent_rec = dir.path().join("agent-heard.wav");
+
+    // Agent 1001 (billing 8): registers, auto-answers one call, plays 1 kHz.
+    let agent_args: Vec<String> = [
+        "--port",
+        &free_port().to_string(),
+        "--rtp-port",
+        &free_port_range(8).to_string(),
+        "--registrar",
+        &server.sip.to_string(),
+        "--user",
+        "1001",
+        "--password",
+        "secret1001",
+        "--answer",
+        "--play",
+        &agent_tone.display().to_string(),
+        "--loop",
+        "--record",
+        &agent_rec.display().to_string(),
+        "--calls",
+        "1",
+        "--timeout",
+        "40",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let agent = std::thread::spawn(move || pj_peer(&python, &agent_args, Duration::from_secs(50)));
+    assert!(
+        wait_log(&server, "registered"),
+        "the agent did not register\n{}",
+        server.log_text()
+    );
+
+    // The caller: English (1), billing (1), typed ahead; plays 500 Hz.
+    let play = caller_tone.display().to_string();
+    let (caller, cdir) = pj_call(
+        &server,
+        "5000",
+        &[
+            "--play",
+            &play,
+            "--loop",
+            "--record",
+            "{dir}/caller-heard.wav",
+            "--dtmf",
+            "11",
+            "--dtmf-at",
+            "1",
+            "--hold",
+            "12",
+        ],
+    );
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let agent = agent.join().unwrap();
+    assert!(
+        agent.events.iter().any(|e| e["ev"] == "call_state"),
+        "{}",
+        agent.describe()
+    );
+    let log = server.log_text();
+    assert!(
+        log.contains("offering") && log.contains("agent=1001"),
+        "{log}"
+    );
+    assert!(log.contains("bridged"), "{log}");
+
+    // Each side hears the other's tone once bridged.
+    let heard_by_caller = read_wav(&cdir.path().join("caller-heard.wav"));
+    let tail = &heard_by_caller[heard_by_caller.len().saturating_sub(8000 * 2)..];
+    let share = tone_share(tail, 1000.0);
+    assert!(
+        share > 0.4,
+        "the caller's last 2 s hold {share:.2} of the agent's 1 kHz"
+    );
+    let heard_by_agent = read_wav(&agent_rec);
+    let tail = &heard_by_agent[heard_by_agent.len().saturating_sub(8000 * 2)..];
+    let share = tone_share(tail, 500.0);
+    assert!(
+        share > 0.4,
+        "the agent's last 2 s hold {share:.2} of the caller's 500 Hz"
+    );
+}
