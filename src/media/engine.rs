@@ -8,7 +8,7 @@
 //! address, for phones behind NAT), decoded and scanned for digits
 //! (RFC 4733 events, or in-band tones when the phone sends no events).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,7 +130,9 @@ struct Stream {
 }
 
 pub struct MediaEngine {
-    streams: HashMap<StreamId, Stream>,
+    /// Ordered, so every stream keeps its place in each tick's burst (a
+    /// hash order would move streams around as calls come and go: jitter).
+    streams: BTreeMap<StreamId, Stream>,
     next_tick: Instant,
     inactivity: Duration,
     out: VecDeque<MediaOutput>,
@@ -155,7 +157,7 @@ fn silence(codec: Codec) -> u8 {
 impl MediaEngine {
     pub fn new(now: Instant, inactivity: Duration) -> Self {
         MediaEngine {
-            streams: HashMap::new(),
+            streams: BTreeMap::new(),
             next_tick: now + FRAME,
             inactivity,
             out: VecDeque::new(),

@@ -124,8 +124,38 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> mpsc::UnboundedSender<MediaCommand> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(rx, events, inactivity, stop));
+    // The media clock gets a thread (and runtime) of its own: SIP bursts never
+    // delay a tick, and the tick can sleep to its deadline more finely than
+    // tokio's 1 ms timer wheel.
+    let spawned = std::thread::Builder::new()
+        .name("media".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(run(rx, events, inactivity, stop)),
+                Err(e) => warn!("cannot start the media runtime: {e}"),
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the media thread: {e}");
+    }
     tx
+}
+
+/// Waits until `deadline`: tokio's timer to within a millisecond, then a short
+/// thread sleep for the rest (Linux high-resolution timers, tens of µs).
+async fn sleep_precisely(deadline: Instant) {
+    const COARSE: Duration = Duration::from_millis(1);
+    if let Some(early) = deadline.checked_sub(COARSE) {
+        tokio::time::sleep_until(early.into()).await;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        // Blocks only this runtime's thread, which is the media thread.
+        std::thread::sleep(left);
+    }
 }
 
 async fn run(
@@ -143,7 +173,7 @@ async fn run(
         tokio::select! {
             biased;
             _ = stop.cancelled() => break,
-            _ = tokio::time::sleep_until(engine.poll_timeout().into()) => {
+            _ = sleep_precisely(engine.poll_timeout()) => {
                 let now = Instant::now();
                 engine.tick(now);
                 end_recordings(&mut engine, &mut recordings, now, &events, |_, r, now| {
