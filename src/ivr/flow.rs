@@ -97,30 +97,38 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Ordered<V> {
     }
 }
 
+/// Reads one string or a list of strings; `expecting` names what for errors.
+fn one_or_many<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+) -> Result<Vec<String>, D::Error> {
+    struct V(&'static str);
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<String>, E> {
+            Ok(vec![s.to_string()])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Vec<String>, A::Error> {
+            let mut v = Vec::new();
+            while let Some(p) = s.next_element::<String>()? {
+                v.push(p);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_any(V(expecting))
+}
+
 /// One prompt name or a list of them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PromptList(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for PromptList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PromptList;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a prompt name or a list of prompt names")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<PromptList, E> {
-                Ok(PromptList(vec![s.to_string()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<PromptList, A::Error> {
-                let mut v = Vec::new();
-                while let Some(p) = s.next_element::<String>()? {
-                    v.push(p);
-                }
-                Ok(PromptList(v))
-            }
-        }
-        d.deserialize_any(V)
+        one_or_many(d, "a prompt name or a list of prompt names").map(PromptList)
     }
 }
 
@@ -130,24 +138,7 @@ pub(crate) struct StrList(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for StrList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrList;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a time range like 08:00-20:00 or a list of them")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<StrList, E> {
-                Ok(StrList(vec![s.to_string()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<StrList, A::Error> {
-                let mut v = Vec::new();
-                while let Some(p) = s.next_element::<String>()? {
-                    v.push(p);
-                }
-                Ok(StrList(v))
-            }
-        }
-        d.deserialize_any(V)
+        one_or_many(d, "a time range like 08:00-20:00 or a list of them").map(StrList)
     }
 }
 
