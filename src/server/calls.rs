@@ -254,10 +254,14 @@ impl Calls {
                     return;
                 };
                 let Some(socket) = leg.socket.take() else {
-                    let _ = self.media.send(MediaCommand::Update {
-                        id: leg.stream,
-                        media,
-                    });
+                    // A re-INVITE from the agent's phone: hold puts the caller on music.
+                    let (stream, caller) = (leg.stream, leg.caller);
+                    let held = !media.direction.sends();
+                    let _ = self.media.send(MediaCommand::Update { id: stream, media });
+                    if let Some(c) = self.calls.get(&caller) {
+                        let other = c.stream;
+                        self.hold_music(other, held);
+                    }
                     return;
                 };
                 let (agent_stream, caller) = (leg.stream, leg.caller);
@@ -283,10 +287,19 @@ impl Calls {
                     return;
                 };
                 if c.media_up {
+                    // A re-INVITE from the caller: hold puts the agent on music.
+                    let held = !media.direction.sends();
+                    let bridged = c
+                        .bridged
+                        .and_then(|leg| self.legs.get(&leg))
+                        .map(|l| l.stream);
                     let _ = self.media.send(MediaCommand::Update {
                         id: c.stream,
                         media,
                     });
+                    if let Some(agent_stream) = bridged {
+                        self.hold_music(agent_stream, held);
+                    }
                     return;
                 }
                 let Some(socket) = self.pending_sockets.remove(&call) else {
@@ -817,6 +830,27 @@ impl Calls {
             }
         }
         self.run_router(now, ep);
+    }
+
+    /// Music on hold to `stream` while the other party holds, or back to the
+    /// conversation (the relay resumes once nothing plays).
+    fn hold_music(&mut self, stream: StreamId, on: bool) {
+        if on {
+            let lang = self.default_lang.clone();
+            let moh: Vec<_> = self.prompts.get(&lang, "moh").into_iter().collect();
+            self.next_play += 1;
+            let play = self.next_play;
+            // Long enough for any hold; the relay is silent underneath it.
+            let prompts = std::iter::repeat_n(moh, 90).flatten().collect();
+            let _ = self.media.send(MediaCommand::Play {
+                id: stream,
+                play,
+                prompts,
+                barge_in: false,
+            });
+        } else {
+            let _ = self.media.send(MediaCommand::Stop { id: stream });
+        }
     }
 
     /// "You are number N in the queue; your expected wait is about M minutes", then hold music.

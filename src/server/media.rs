@@ -144,10 +144,11 @@ pub fn spawn(
     tx
 }
 
-/// Waits until `deadline`: tokio's timer to within a millisecond, then a short
+/// Waits until `deadline`: tokio's timer to within a couple of milliseconds, then a short
 /// thread sleep for the rest (Linux high-resolution timers, tens of µs).
 async fn sleep_precisely(deadline: Instant) {
-    const COARSE: Duration = Duration::from_millis(1);
+    // tokio rounds timers up to the next millisecond tick, so wake 2 ms early.
+    const COARSE: Duration = Duration::from_millis(2);
     if let Some(early) = deadline.checked_sub(COARSE) {
         tokio::time::sleep_until(early.into()).await;
     }
