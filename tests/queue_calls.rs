@@ -105,3 +105,61 @@ fn billing_caller_is_bridged_to_agent_1001_with_audio_both_ways() {
         "the agent's last 2 s hold {share:.2} of the caller's 500 Hz"
     );
 }
+
+#[test]
+fn an_agent_pauses_and_resumes_with_star_46_from_the_phone() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dial = |python: &str| {
+        let args: Vec<String> = [
+            "--port",
+            &free_port().to_string(),
+            "--rtp-port",
+            &free_port_range(8).to_string(),
+            "--registrar",
+            &server.sip.to_string(),
+            "--user",
+            "1002",
+            "--password",
+            "secret1002",
+            "--call",
+            &format!("sip:*46@{}", server.sip),
+            "--hold",
+            "3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        pj_peer(python, &args, Duration::from_secs(30))
+    };
+    let first = dial(&python);
+    assert_eq!(first.summary()["ok"], true, "{}", first.describe());
+    assert!(wait_log(&server, "Paused"), "{}", server.log_text());
+    let second = dial(&python);
+    assert_eq!(second.summary()["ok"], true, "{}", second.describe());
+    // The phone's own states, in order (it also unregisters when it exits,
+    // which makes the agent Unreachable in between: that is right).
+    let log = server.log_text();
+    let states: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            (l.contains("agent state") && l.contains("agent=1002")) || l.contains("feature code")
+        })
+        .collect();
+    let at = |needle: &str, from: usize| {
+        states
+            .iter()
+            .skip(from)
+            .position(|l| l.contains(needle))
+            .map(|p| p + from)
+    };
+    let paused = at("state=Paused", 0).unwrap_or_else(|| panic!("never paused: {states:#?}"));
+    let unpause =
+        at("command=Unpause", paused).unwrap_or_else(|| panic!("no unpause: {states:#?}"));
+    assert!(
+        at("state=Available", unpause).is_some(),
+        "not available again: {states:#?}"
+    );
+}

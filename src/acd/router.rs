@@ -932,9 +932,13 @@ impl Router {
                     }
                 }
             }
-            // Each timer's consequences settle before the next one fires,
-            // exactly as if the shell had woken at each deadline.
-            self.settle(at)?;
+            // Each deadline's consequences settle before the next deadline,
+            // exactly as if the shell had woken at each one; timers due at the
+            // same instant all apply first (two callers widening together must
+            // compete by priority, not by which timer came out first).
+            if self.timers.first().is_none_or(|&(next, _)| next != at) {
+                self.settle(at)?;
+            }
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use tracing::{info, info_span, warn};
 
 use super::lookup;
 use super::media::{MediaCommand, RtpPorts};
-use crate::acd::{CallId, Input as AcdInput, Output as AcdOutput, RejectReason, Router};
+use crate::acd::{CallId, Command, Input as AcdInput, Output as AcdOutput, RejectReason, Router};
 use crate::config::queues::OverflowTarget;
 use crate::config::NumberConfig;
 use crate::ivr::flow::FlowSet;
@@ -25,6 +25,7 @@ use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::{CallEvent, CallRef};
 use crate::sip::session::{DialRequest, EndReason};
+use crate::sip::transport::Peer;
 
 /// Play ids of our own (hold music), far above the IVR's own numbering.
 const OWN_PLAYS: u64 = 1 << 48;
@@ -35,6 +36,8 @@ enum Service {
     Echo,
     /// Run the IVR flow of that name.
     Flow(String),
+    /// An agent's feature code was carried out: confirm, then hang up.
+    Confirm,
 }
 
 struct Call {
@@ -206,6 +209,7 @@ impl Calls {
                 number,
                 caller,
                 sip_call_id,
+                source,
                 ..
             } => {
                 let span = info_span!("call", call_id = %sip_call_id);
@@ -213,8 +217,17 @@ impl Calls {
                 let service = match self.numbers.get(&number) {
                     Some(n) if n.echo => Service::Echo,
                     Some(n) => Service::Flow(n.flow.clone().unwrap_or_default()),
+                    None if number.starts_with('*') => {
+                        match self.feature_code(now, ep, &caller, &number, source) {
+                            Ok(()) => Service::Confirm,
+                            Err(code) => return ep.reject_call(now, call, code),
+                        }
+                    }
                     None => return ep.reject_call(now, call, 404),
                 };
+                if service == Service::Confirm {
+                    self.run_router(now, ep);
+                }
                 let socket = match self.ports.bind() {
                     Ok(s) => s,
                     Err(e) => {
@@ -371,6 +384,13 @@ impl Calls {
             Service::Echo => {
                 let lang = c.lang.clone();
                 let play = self.play_names(call, &["echo-test"], &lang, true, None);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.intro_play = play;
+                }
+            }
+            Service::Confirm => {
+                let lang = c.lang.clone();
+                let play = self.play_names(call, &["thank-you", "goodbye"], &lang, true, None);
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.intro_play = play;
                 }
@@ -557,7 +577,9 @@ impl Calls {
                 let Some(c) = self.calls.get(&call) else {
                     return;
                 };
-                if c.service == Service::Echo && c.intro_play == Some(play) {
+                if c.service == Service::Confirm && c.intro_play == Some(play) {
+                    ep.hangup_call(now, call);
+                } else if c.service == Service::Echo && c.intro_play == Some(play) {
                     let _ = self.media.send(MediaCommand::Echo {
                         id: stream,
                         on: true,
@@ -643,6 +665,39 @@ impl Calls {
             let _ = self.router.handle(now, AcdInput::Timeout);
             self.run_router(now, ep);
         }
+    }
+
+    /// `*45` (log in/out) and `*46` (pause/unpause) dialled from an agent's
+    /// phone. The caller must be an agent whose registered phone is where the
+    /// INVITE came from: the registration was digest-authenticated, the call
+    /// is not, so the source address is what ties the two.
+    fn feature_code(
+        &mut self,
+        now: Instant,
+        ep: &Endpoint,
+        agent: &str,
+        code: &str,
+        source: Peer,
+    ) -> Result<(), u16> {
+        let own_phone = ep
+            .registrar()
+            .bindings(agent)
+            .iter()
+            .any(|b| b.source.addr.ip() == source.addr.ip());
+        if !own_phone {
+            warn!(%agent, %code, %source, "feature code from a phone not registered to that agent");
+            return Err(403);
+        }
+        let state = self.router.agent_state(agent).cloned().ok_or(404u16)?;
+        let command = Command::from_feature_code(code, &state).ok_or(404u16)?;
+        info!(%agent, %code, ?command, "feature code");
+        self.router
+            .agent_command(now, agent, command)
+            .map_err(|e| {
+                warn!(%agent, %code, "feature code refused: {e}");
+                480u16
+            })?;
+        Ok(())
     }
 
     /// An agent's registrations changed or a qualify ping answered or failed.

@@ -393,7 +393,12 @@ impl Endpoint {
             .ok()
             .and_then(|u| u.user)
             .unwrap_or_default();
-        if self.numbers.contains(&user) {
+        // Agents' feature codes (`*45`, `*46`) are answered like numbers; the
+        // call layer checks that an agent's own phone dialled them.
+        let feature_code = user.len() > 1
+            && user.starts_with('*')
+            && user[1..].bytes().all(|b| b.is_ascii_digit());
+        if self.numbers.contains(&user) || feature_code {
             // RFC 3261 §8.2.3: a body we cannot read gets 415 with what we accept.
             let ctype = req.headers.get("Content-Type").unwrap_or("application/sdp");
             let sdp = ctype

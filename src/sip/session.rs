@@ -66,6 +66,8 @@ pub enum CallEvent {
         caller: String,
         caller_name: Option<String>,
         sip_call_id: String,
+        /// Where the INVITE came from (agents' feature codes are checked against it).
+        source: Peer,
     },
     /// Media parameters are known or changed (answer sent, late-offer ACK, re-INVITE, hold).
     Media {
@@ -249,6 +251,7 @@ impl Sessions {
             caller,
             caller_name,
             sip_call_id: req.call_id().to_string(),
+            source: peer,
         });
         let version = SessionVersion::new(now_seed(call));
         self.by_dialog.insert(dkey, call);
