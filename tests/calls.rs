@@ -31,36 +31,36 @@ fn caller_hears_the_welcome_prompt() {
     assert!(wait_log(&server, "call ended"), "{}", server.log_text());
 }
 
-#[test]
-fn rfc4733_digits_from_pjsua2() {
+/// A PJSUA2 call to 5000 with `args`; the server must log exactly `want`
+/// as digits from `source`.
+fn digits_heard(args: &[&str], source: &str, want: &str) {
     if require_pjsua2().is_none() {
         return;
     }
     let server = Server::demo();
-    let (run, _dir) = pj_call(
-        &server,
-        "5000",
-        &["--dtmf", "1234", "--dtmf-at", "1", "--hold", "3"],
-    );
+    let (run, _dir) = pj_call(&server, "5000", args);
     assert_eq!(run.summary()["ok"], true, "{}", run.describe());
     wait_log(&server, "call ended");
     assert_eq!(
-        logged_digits(&server, "rfc4733"),
-        "1234",
+        logged_digits(&server, source),
+        want,
         "{}",
         server.log_text()
     );
 }
 
 #[test]
+fn rfc4733_digits_from_pjsua2() {
+    digits_heard(
+        &["--dtmf", "1234", "--dtmf-at", "1", "--hold", "3"],
+        "rfc4733",
+        "1234",
+    );
+}
+
+#[test]
 fn sip_info_digits_from_pjsua2() {
-    if require_pjsua2().is_none() {
-        return;
-    }
-    let server = Server::demo();
-    let (run, _dir) = pj_call(
-        &server,
-        "5000",
+    digits_heard(
         &[
             "--dtmf",
             "59#",
@@ -70,38 +70,20 @@ fn sip_info_digits_from_pjsua2() {
             "--hold",
             "3",
         ],
-    );
-    assert_eq!(run.summary()["ok"], true, "{}", run.describe());
-    wait_log(&server, "call ended");
-    assert_eq!(
-        logged_digits(&server, "sip-info"),
+        "sip-info",
         "59#",
-        "{}",
-        server.log_text()
     );
 }
 
 #[test]
 fn inband_digits_from_pjsua2_audio() {
-    if require_pjsua2().is_none() {
-        return;
-    }
-    let server = Server::demo();
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("tones.wav");
     let mut pcm = vec![0i16; 4000];
     pcm.extend(dtmf_tones("905*"));
     write_wav(&wav, &pcm);
     let play = wav.display().to_string();
-    let (run, _d) = pj_call(&server, "5000", &["--play", &play, "--hold", "3"]);
-    assert_eq!(run.summary()["ok"], true, "{}", run.describe());
-    wait_log(&server, "call ended");
-    assert_eq!(
-        logged_digits(&server, "inband"),
-        "905*",
-        "{}",
-        server.log_text()
-    );
+    digits_heard(&["--play", &play, "--hold", "3"], "inband", "905*");
 }
 
 #[test]
