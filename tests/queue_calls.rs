@@ -6,7 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::audio::{read_wav, sine, tone_share, write_wav};
-use common::{free_port, free_port_range, pj_call, pj_peer, require_pjsua2, wait_log, Server};
+use common::{
+    free_port, free_port_range, pj_call, pj_peer, require_pjsua2, require_tool, wait_log, Baresip,
+    Server, Transport,
+};
 
 const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
 
@@ -162,4 +165,64 @@ fn an_agent_pauses_and_resumes_with_star_46_from_the_phone() {
         at("state=Available", unpause).is_some(),
         "not available again: {states:#?}"
     );
+}
+
+#[test]
+fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
+    if require_pjsua2().is_none() || !require_tool("baresip") {
+        return;
+    }
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    // Agent 1001 on baresip, answering by hand: it will ring and never answer.
+    let mut agent = Baresip::start(None);
+    agent.add_account(
+        "1001",
+        "secret1001",
+        server.sip,
+        Transport::Udp,
+        ";answermode=manual",
+    );
+    assert!(
+        agent
+            .wait_event(&["REGISTER_OK"], Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        agent.log_text()
+    );
+    // The caller picks English and billing, then gives up after 6 s.
+    let (caller, _d) = pj_call(
+        &server,
+        "5000",
+        &["--dtmf", "11", "--dtmf-at", "1", "--hold", "6"],
+    );
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    assert!(
+        agent
+            .wait_event(&["CALL_INCOMING"], Duration::from_secs(5))
+            .is_some(),
+        "the agent never rang"
+    );
+    // The ring stops at the agent's phone: CANCEL, 487, and the router knows.
+    assert!(
+        agent
+            .wait_event(&["CALL_CLOSED"], Duration::from_secs(10))
+            .is_some(),
+        "the agent's phone kept ringing"
+    );
+    assert!(
+        wait_log(&server, "agent leg ended"),
+        "{}",
+        server.log_text()
+    );
+    let log = server.log_text();
+    let ended = log
+        .lines()
+        .find(|l| l.contains("agent leg ended"))
+        .unwrap_or_default();
+    assert!(
+        ended.contains("agent=1001") && ended.contains("Cancelled"),
+        "{ended}"
+    );
+    assert!(log.contains("offer withdrawn"), "{log}");
+    agent.stop();
 }

@@ -773,8 +773,14 @@ impl Baresip {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
         };
+        // `extra` may choose its own answer mode (`;answermode=manual`).
+        let answer = if extra.contains("answermode=") {
+            ""
+        } else {
+            "answermode=auto;"
+        };
         let line = format!(
-            "<sip:{user}@{registrar}{tp}>;auth_pass={password};answermode=auto;\
+            "<sip:{user}@{registrar}{tp}>;auth_pass={password};{answer}\
              audio_codecs=PCMU,PCMA;regint=300{extra}"
         );
         self.command("uanew", &line)
