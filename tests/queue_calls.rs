@@ -226,3 +226,97 @@ fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
     assert!(log.contains("offer withdrawn"), "{log}");
     agent.stop();
 }
+
+#[test]
+fn an_agent_who_does_not_answer_is_skipped_and_paused() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    if !require_tool("baresip") {
+        return;
+    }
+    // One missed call pauses an agent here (the demo waits for three).
+    let (server, _flows) = Server::demo_with_flows_and(
+        &[("SWITCHBOARD_CLOCK", OPEN)],
+        &[
+            (
+                "no_answer: { pause_after: 3 }",
+                "no_answer: { pause_after: 1 }",
+            ),
+            ("ring_timeout: 15s", "ring_timeout: 4s"),
+        ],
+    );
+    // 1001 (billing 8) rings first but never answers; 1002 (billing 4) answers.
+    let mut silent = Baresip::start(None);
+    silent.add_account(
+        "1001",
+        "secret1001",
+        server.sip,
+        Transport::Udp,
+        ";answermode=manual",
+    );
+    assert!(
+        silent
+            .wait_event(&["REGISTER_OK"], Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        silent.log_text()
+    );
+    let answering_args: Vec<String> = [
+        "--port",
+        &free_port().to_string(),
+        "--rtp-port",
+        &free_port_range(8).to_string(),
+        "--registrar",
+        &server.sip.to_string(),
+        "--user",
+        "1002",
+        "--password",
+        "secret1002",
+        "--answer",
+        "--calls",
+        "1",
+        "--timeout",
+        "30",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let answering =
+        std::thread::spawn(move || pj_peer(&python, &answering_args, Duration::from_secs(40)));
+    // Both phones registered before the caller joins the queue.
+    for _ in 0..50 {
+        if server.log_text().matches(" registered ").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (caller, _d) = pj_call(
+        &server,
+        "5000",
+        &["--dtmf", "11", "--dtmf-at", "1", "--hold", "12"],
+    );
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let _ = answering.join();
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let at = |needle: &[&str], from: usize| {
+        lines
+            .iter()
+            .skip(from)
+            .position(|l| needle.iter().all(|n| l.contains(n)))
+            .map(|p| p + from)
+    };
+    let first =
+        at(&["offering", "agent=1001"], 0).unwrap_or_else(|| panic!("1001 never rang\n{log}"));
+    let missed = at(&["agent state", "agent=1001", "Paused"], first)
+        .unwrap_or_else(|| panic!("1001 not paused\n{log}"));
+    let next =
+        at(&["offering", "agent=1002"], first).unwrap_or_else(|| panic!("1002 never rang\n{log}"));
+    assert!(
+        at(&["bridged"], next).is_some(),
+        "no bridge with 1002\n{log}"
+    );
+    let _ = missed;
+    silent.stop();
+}

@@ -638,11 +638,16 @@ impl Calls {
         );
     }
 
-    /// The earliest IVR timer of any call.
+    /// The earliest IVR or router timer (ring timeouts, wrap-up, widening, announcements).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.calls
+        let ivr = self
+            .calls
             .values()
             .filter_map(|c| c.ivr.as_ref().and_then(|s| s.poll_timeout()))
+            .min();
+        [ivr, self.router.poll_timeout()]
+            .into_iter()
+            .flatten()
             .min()
     }
 

@@ -81,6 +81,14 @@ impl Server {
     /// The demo configuration with `flows_dir` pointing at a copy of
     /// `ivr-flows/` the test may edit, and extra environment variables.
     pub fn demo_with_flows(env: &[(&str, &str)]) -> (Server, PathBuf) {
+        Self::demo_with_flows_and(env, &[])
+    }
+
+    /// `demo_with_flows` with `(old, new)` replacements in `switchboard.yaml`.
+    pub fn demo_with_flows_and(
+        env: &[(&str, &str)],
+        replacements: &[(&str, &str)],
+    ) -> (Server, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let flows = dir.path().join("flows");
         std::fs::create_dir_all(&flows).unwrap();
@@ -92,7 +100,7 @@ impl Server {
         }
         let yaml = format!(
             "{}\nflows_dir: {}\nsounds_dir: {}\n",
-            demo_config_with(&[]),
+            demo_config_with(replacements),
             flows.display(),
             repo().join("sounds").display()
         );
