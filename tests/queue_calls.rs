@@ -11,6 +11,34 @@ use common::{
     Server, Transport,
 };
 
+/// `pj_peer.py` arguments for an agent phone registered to `sip` as `user`,
+/// on free ports, followed by `extra`.
+fn agent_args(
+    sip: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let (port, rtp, registrar) = (
+        free_port().to_string(),
+        free_port_range(8).to_string(),
+        sip.to_string(),
+    );
+    let base = [
+        "--port",
+        &port,
+        "--rtp-port",
+        &rtp,
+        "--registrar",
+        &registrar,
+        "--user",
+        user,
+        "--password",
+        password,
+    ];
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
 const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
 
 #[test]
@@ -27,32 +55,24 @@ fn billing_caller_is_bridged_to_agent_1001_with_audio_both_ways() {
     let agent_rec = dir.path().join("agent-heard.wav");
 
     // Agent 1001 (billing 8): registers, auto-answers one call, plays 1 kHz.
-    let agent_args: Vec<String> = [
-        "--port",
-        &free_port().to_string(),
-        "--rtp-port",
-        &free_port_range(8).to_string(),
-        "--registrar",
-        &server.sip.to_string(),
-        "--user",
+    let args = agent_args(
+        server.sip,
         "1001",
-        "--password",
         "secret1001",
-        "--answer",
-        "--play",
-        &agent_tone.display().to_string(),
-        "--loop",
-        "--record",
-        &agent_rec.display().to_string(),
-        "--calls",
-        "1",
-        "--timeout",
-        "40",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let agent = std::thread::spawn(move || pj_peer(&python, &agent_args, Duration::from_secs(50)));
+        &[
+            "--answer",
+            "--play",
+            &agent_tone.display().to_string(),
+            "--loop",
+            "--record",
+            &agent_rec.display().to_string(),
+            "--calls",
+            "1",
+            "--timeout",
+            "40",
+        ],
+    );
+    let agent = std::thread::spawn(move || pj_peer(&python, &args, Duration::from_secs(50)));
     assert!(
         wait_log(&server, "registered"),
         "the agent did not register\n{}",
@@ -116,25 +136,12 @@ fn an_agent_pauses_and_resumes_with_star_46_from_the_phone() {
     };
     let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
     let dial = |python: &str| {
-        let args: Vec<String> = [
-            "--port",
-            &free_port().to_string(),
-            "--rtp-port",
-            &free_port_range(8).to_string(),
-            "--registrar",
-            &server.sip.to_string(),
-            "--user",
+        let args: Vec<String> = agent_args(
+            server.sip,
             "1002",
-            "--password",
             "secret1002",
-            "--call",
-            &format!("sip:*46@{}", server.sip),
-            "--hold",
-            "3",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+            &["--call", &format!("sip:*46@{}", server.sip), "--hold", "3"],
+        );
         pj_peer(python, &args, Duration::from_secs(30))
     };
     let first = dial(&python);
@@ -262,26 +269,12 @@ fn an_agent_who_does_not_answer_is_skipped_and_paused() {
         "{}",
         silent.log_text()
     );
-    let answering_args: Vec<String> = [
-        "--port",
-        &free_port().to_string(),
-        "--rtp-port",
-        &free_port_range(8).to_string(),
-        "--registrar",
-        &server.sip.to_string(),
-        "--user",
+    let answering_args: Vec<String> = agent_args(
+        server.sip,
         "1002",
-        "--password",
         "secret1002",
-        "--answer",
-        "--calls",
-        "1",
-        "--timeout",
-        "30",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &["--answer", "--calls", "1", "--timeout", "30"],
+    );
     let answering =
         std::thread::spawn(move || pj_peer(&python, &answering_args, Duration::from_secs(40)));
     // Both phones registered before the caller joins the queue.

@@ -147,6 +147,18 @@ impl<'de> Deserialize<'de> for StrList {
 /// A hand-written visitor rather than `#[serde(untagged)]`, which would lose
 /// the error position and say only "did not match any variant".
 macro_rules! short_or_map {
+    // `Ty(TyMap)`: also declares the wrapper of the map form, with no list form.
+    ($ty:ident($map:ident), $expect:literal, |$s:ident| $short:expr) => {
+        #[derive(Debug, Clone)]
+        pub(crate) struct $ty(pub $map);
+        impl NoSeq for $ty {}
+        impl $ty {
+            fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
+                $map::deserialize(de::value::MapAccessDeserializer::new(m)).map($ty)
+            }
+        }
+        short_or_map!($ty, $expect, |$s| $short);
+    };
     ($ty:ident, $expect:literal, |$s:ident| $short:expr) => {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -229,21 +241,13 @@ pub(crate) struct RawSayMap {
     pub barge_in: Option<bool>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct RawSay(pub RawSayMap);
-impl NoSeq for RawSay {}
-impl RawSay {
-    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
-        RawSayMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawSay)
-    }
-}
-short_or_map!(RawSay, "a variable name or {var, as}", |s| RawSay(
-    RawSayMap {
+short_or_map!(RawSay(RawSayMap), "a variable name or {var, as}", |s| {
+    RawSay(RawSayMap {
         var: s.to_string(),
         as_: None,
-        barge_in: None
-    }
-));
+        barge_in: None,
+    })
+});
 
 /// How `say` speaks a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -265,21 +269,17 @@ pub(crate) struct RawOptionMap {
     pub set: Ordered<Scalar>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct RawOption(pub RawOptionMap);
-impl NoSeq for RawOption {}
-impl RawOption {
-    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
-        RawOptionMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawOption)
+short_or_map!(
+    RawOption(RawOptionMap),
+    "a node name or {to, language, set}",
+    |s| {
+        RawOption(RawOptionMap {
+            to: s.to_string(),
+            language: None,
+            set: Ordered::default(),
+        })
     }
-}
-short_or_map!(RawOption, "a node name or {to, language, set}", |s| {
-    RawOption(RawOptionMap {
-        to: s.to_string(),
-        language: None,
-        set: Ordered::default(),
-    })
-});
+);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -434,21 +434,17 @@ pub(crate) struct RawQueueMap {
     pub skills: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct RawQueue(pub RawQueueMap);
-impl NoSeq for RawQueue {}
-impl RawQueue {
-    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
-        RawQueueMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawQueue)
+short_or_map!(
+    RawQueue(RawQueueMap),
+    "a queue name or {name, priority, skills}",
+    |s| {
+        RawQueue(RawQueueMap {
+            name: s.to_string(),
+            priority: None,
+            skills: Vec::new(),
+        })
     }
-}
-short_or_map!(RawQueue, "a queue name or {name, priority, skills}", |s| {
-    RawQueue(RawQueueMap {
-        name: s.to_string(),
-        priority: None,
-        skills: Vec::new(),
-    })
-});
+);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -494,20 +490,12 @@ pub(crate) struct RawGotoMap {
     pub node: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct RawGoto(pub RawGotoMap);
-impl NoSeq for RawGoto {}
-impl RawGoto {
-    fn from_map<'de, A: MapAccess<'de>>(m: A) -> Result<Self, A::Error> {
-        RawGotoMap::deserialize(de::value::MapAccessDeserializer::new(m)).map(RawGoto)
-    }
-}
-short_or_map!(RawGoto, "a node name or {flow, node}", |s| RawGoto(
-    RawGotoMap {
+short_or_map!(RawGoto(RawGotoMap), "a node name or {flow, node}", |s| {
+    RawGoto(RawGotoMap {
         flow: None,
-        node: Some(s.to_string())
-    }
-));
+        node: Some(s.to_string()),
+    })
+});
 
 /// A node: one optional field per action kind (exactly one must be given)
 /// plus the common `next`. A struct rather than an enum keeps serde_yaml's
