@@ -274,6 +274,14 @@ pub struct NumberConfig {
     pub echo: bool,
 }
 
+/// `trunk: { address: 127.0.0.1:5080 }`: outgoing calls go there over UDP
+/// as `sip:<number>@<address>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    pub address: SocketAddr,
+}
+
 fn default_var() -> PathBuf {
     PathBuf::from("var")
 }
@@ -304,6 +312,10 @@ pub struct Config {
     /// Ring-no-answer and unreachable rules for every agent.
     #[serde(default)]
     pub agent_policy: queues::AgentPolicy,
+    /// The SIP gateway for calls to numbers that are not extensions
+    /// (queued callbacks). Without it, only extensions can be called back.
+    #[serde(default)]
+    pub trunk: Option<TrunkConfig>,
     /// State, CDRs, recordings and voicemail.
     #[serde(default = "default_var")]
     pub var_dir: PathBuf,

@@ -20,6 +20,7 @@
 //!     callback: { key: "1", max_attempts: 3, retry_delay: 2m }
 //!     survey: survey
 //!     record: false
+//!     leave: { key: "2", to: { voicemail: billing } }
 //! agent_policy:
 //!   auto_login: true
 //!   no_answer: { pause_after: 3 }
@@ -179,6 +180,13 @@ pub struct CallbackConfig {
     pub timeout: Duration,
 }
 
+/// A key a caller can press: 0-9, * or #.
+fn is_key(k: &str) -> bool {
+    k.len() == 1
+        && k.chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+}
+
 fn default_ring_timeout() -> Duration {
     Duration::from_secs(15)
 }
@@ -225,6 +233,18 @@ pub struct QueueConfig {
     /// Record the bridged call (stereo: caller left, agent right).
     #[serde(default)]
     pub record: bool,
+    /// A key that takes a waiting caller out of the queue (to voicemail, a
+    /// flow or another queue).
+    #[serde(default)]
+    pub leave: Option<LeaveConfig>,
+}
+
+/// `leave: { key: "2", to: { voicemail: billing } }`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveConfig {
+    pub key: String,
+    pub to: OverflowTarget,
 }
 
 impl QueueConfig {
@@ -368,11 +388,36 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
                 "announce_every must be above 0s (leave it out for no announcements)",
             ));
         }
-        if let Some(cb) = &q.callback {
-            if !matches!(
-                cb.key.as_str(),
-                "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#"
+        if let Some(leave) = &q.leave {
+            let at = yaml_path!["queues", n, "leave", "key"];
+            if !is_key(&leave.key) {
+                out.push(cfg.problem(
+                    text,
+                    &at,
+                    format!("leave key {:?} must be one of 0-9, * or #", leave.key),
+                ));
+            } else if q.callback_enabled()
+                && q.callback.as_ref().is_some_and(|cb| cb.key == leave.key)
+            {
+                out.push(cfg.problem(
+                    text,
+                    &at,
+                    format!("leave key {:?} is already the callback key", leave.key),
+                ));
+            }
+            if matches!(
+                leave.to,
+                OverflowTarget::Callback | OverflowTarget::Queue(_)
             ) {
+                out.push(cfg.problem(
+                    text,
+                    &yaml_path!["queues", n, "leave", "to"],
+                    "leave goes to {voicemail: BOX} or {flow: NAME} (the callback has its own key)",
+                ));
+            }
+        }
+        if let Some(cb) = &q.callback {
+            if !is_key(&cb.key) {
                 out.push(cfg.problem(
                     text,
                     &yaml_path!["queues", n, "callback", "key"],
@@ -394,15 +439,19 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
             ("max_wait", q.max_wait.as_ref().map(|m| &m.overflow)),
             ("max_length", q.max_length.as_ref().map(|m| &m.overflow)),
             ("when_empty", q.when_empty.as_ref()),
+            ("leave", q.leave.as_ref().map(|l| &l.to)),
         ];
         for (key, target) in targets {
             let Some(target) = target else { continue };
             let at: Vec<_> = if key == "when_empty" {
                 yaml_path!["queues", n, key].to_vec()
+            } else if key == "leave" {
+                yaml_path!["queues", n, key, "to"].to_vec()
             } else {
                 yaml_path!["queues", n, key, "overflow"].to_vec()
             };
             match target {
+                OverflowTarget::Queue(_) if key == "leave" => {}
                 OverflowTarget::Queue(other) => {
                     if !cfg.queues.contains_key(other) {
                         out.push(cfg.problem(
@@ -433,6 +482,7 @@ pub(super) fn validate(cfg: &Config, text: &str, out: &mut Vec<Problem>) {
                     &at,
                     "when_empty cannot be `callback`: callers on hold would wait in a queue nobody serves",
                 )),
+                OverflowTarget::Callback if key == "leave" => {}
                 OverflowTarget::Callback => {
                     if !q.callback_enabled() {
                         out.push(cfg.problem(

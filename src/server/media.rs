@@ -36,12 +36,15 @@ pub enum MediaCommand {
     Stop {
         id: StreamId,
     },
-    /// Record what the far end says (voicemail) until `max`, `silence` or `StopRecording`.
+    /// Record what the far end says (voicemail) until `max`, `silence` or
+    /// `StopRecording`. `stereo`: a whole conversation instead — the far end
+    /// left, what we send (the bridged agent) right; `silence` zero never stops it.
     Record {
         id: StreamId,
         path: PathBuf,
         max: Duration,
         silence: Duration,
+        stereo: bool,
     },
     StopRecording {
         id: StreamId,
@@ -50,6 +53,10 @@ pub enum MediaCommand {
     Bridge {
         a: StreamId,
         b: StreamId,
+    },
+    /// End the bridge `id` is in; both sides go back to the clock.
+    Unbridge {
+        id: StreamId,
     },
     Play {
         id: StreamId,
@@ -180,17 +187,18 @@ async fn run(
                 end_recordings(&mut engine, &mut recordings, now, &events, |_, r, now| {
                     let silent = Duration::from_millis(r.meter.silent_for() / 8);
                     let nothing_heard = r.meter.heard.load(std::sync::atomic::Ordering::Relaxed) == 0;
-                    now.duration_since(r.started) >= r.max
-                        || silent >= r.silence
-                        || (nothing_heard && now.duration_since(r.started) >= r.silence)
+                    let by_silence = !r.silence.is_zero()
+                        && (silent >= r.silence
+                            || (nothing_heard && now.duration_since(r.started) >= r.silence));
+                    now.duration_since(r.started) >= r.max || by_silence
                 });
             }
             Some(cmd) = commands.recv() => {
                 // Commands come in bursts (a call starts: add + play); take them all.
                 for cmd in std::iter::once(cmd).chain(std::iter::from_fn(|| commands.try_recv().ok())) {
                     match cmd {
-                        MediaCommand::Record { id, path, max, silence } => {
-                            start_recording(&mut engine, &mut recordings, id, path, max, silence);
+                        MediaCommand::Record { id, path, max, silence, stereo } => {
+                            start_recording(&mut engine, &mut recordings, id, path, max, silence, stereo);
                         }
                         MediaCommand::StopRecording { id } => {
                             end_recordings(&mut engine, &mut recordings, Instant::now(), &events, |s, _, _| s == id);
@@ -293,6 +301,7 @@ fn apply(
         } => engine.play(id, play, prompts, barge_in),
         MediaCommand::Stop { id } => engine.stop(id),
         MediaCommand::Bridge { a, b } => engine.bridge(a, b),
+        MediaCommand::Unbridge { id } => engine.unbridge(id),
         MediaCommand::Echo { id, on } => engine.set_echo(id, on),
         // Handled by the task loop, which owns the recordings.
         MediaCommand::Record { .. } | MediaCommand::StopRecording { .. } => {}
@@ -306,13 +315,23 @@ fn start_recording(
     path: PathBuf,
     max: Duration,
     silence: Duration,
+    stereo: bool,
 ) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match Recorder::mono(&path, 8000) {
+    let rec = if stereo {
+        Recorder::stereo(&path)
+    } else {
+        Recorder::mono(&path, 8000)
+    };
+    match rec {
         Ok(rec) => {
-            let sink = RecordingSink::mono(rec);
+            let sink = if stereo {
+                RecordingSink::stereo(rec)
+            } else {
+                RecordingSink::mono(rec)
+            };
             let meter = sink.meter();
             drop(engine.set_sink(id, Some(Box::new(sink))));
             recordings.insert(

@@ -135,6 +135,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             clock,
             router: crate::acd::Router::new(now, &cfg),
             domain: cfg.sip.domain.clone(),
+            trunk: cfg.trunk.as_ref().map(|t| t.address),
+            recordings_dir: cfg.var_dir.join("recordings"),
         },
         media,
         lookup_tx,

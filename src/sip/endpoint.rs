@@ -26,7 +26,7 @@ use super::uri::{Uri, UriError};
 use crate::config::Config;
 
 /// Methods we implement; sent in Allow (RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER";
 
 /// Methods we know but do not serve: 405 rather than 501 (RFC 3261 §8.2.1).
 const KNOWN_UNSUPPORTED: &[Method] = &[
@@ -34,7 +34,6 @@ const KNOWN_UNSUPPORTED: &[Method] = &[
     Method::Notify,
     Method::Publish,
     Method::Message,
-    Method::Refer,
     Method::Update,
     Method::Prack,
 ];
@@ -365,7 +364,7 @@ impl Endpoint {
                 self.send_final(now, &key, r);
             }
             Method::Invite => self.invite(now, key, req, peer),
-            Method::Bye | Method::Info => {
+            Method::Bye | Method::Info | Method::Refer => {
                 if !self.sessions.on_in_dialog(now, &mut self.tx, &key, &req) {
                     self.reply(now, &key, &req, 481, None)
                 }
@@ -446,6 +445,12 @@ impl Endpoint {
     }
 
     /// Hangs up a call from our side (CANCEL if it is still ringing).
+    /// Reports a transfer's progress to the phone that sent the REFER (RFC 3515 §2.4.5).
+    pub fn notify_transfer(&mut self, now: Instant, call: CallRef, code: u16, done: bool) {
+        self.sessions
+            .notify_refer(now, &mut self.tx, call, code, done);
+    }
+
     pub fn hangup_call(&mut self, now: Instant, call: CallRef) {
         self.sessions.hangup(now, &mut self.tx, call);
     }

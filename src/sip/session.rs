@@ -91,6 +91,16 @@ pub enum CallEvent {
         call: CallRef,
         reason: EndReason,
     },
+    /// The far end asked us to call `target` instead (REFER, RFC 3515): a
+    /// blind transfer. We answered 202; report the outcome with
+    /// [`Sessions::notify_refer`].
+    Transfer {
+        call: CallRef,
+        /// The user part of the Refer-To URI (an extension, number or queue).
+        target: String,
+        /// The whole Refer-To URI, for logs and records.
+        uri: String,
+    },
 }
 
 #[derive(Debug)]
@@ -384,11 +394,7 @@ impl Sessions {
             return;
         };
         let Some(d) = s.dialog.as_mut() else { return };
-        let mut bye = d.request(Method::Bye);
-        bye.headers.push_front(
-            "Via",
-            format!("SIP/2.0/{} {local};branch={branch};rport", d.peer.transport),
-        );
+        let mut bye = in_dialog_request(d, Method::Bye, local, &branch);
         bye.headers.push("User-Agent", self.user_agent.clone());
         let dest = d.peer;
         s.state = State::Ending;
@@ -547,6 +553,47 @@ impl Sessions {
                 r.headers.push("Allow", super::endpoint::ALLOW);
                 tl.respond(now, key, &r);
             }
+            Method::Refer => {
+                let refer_to: Vec<&str> = req.headers.values("Refer-To");
+                // RFC 3515 §2.4.1: exactly one Refer-To, else 400.
+                let target = match refer_to.as_slice() {
+                    [one] => NameAddr::parse(one).ok(),
+                    _ => None,
+                };
+                let Some(target) = target else {
+                    let r = response_to(req, 400, "Bad Refer-To", "");
+                    tl.respond(now, key, &r);
+                    return true;
+                };
+                // Attended transfer (Replaces, RFC 3891) needs a second dialog we do not
+                // hold; a blind transfer is what we serve.
+                if target
+                    .uri
+                    .headers
+                    .as_deref()
+                    .is_some_and(|h| h.to_ascii_lowercase().contains("replaces"))
+                {
+                    let r = response_to(req, 501, "Attended Transfer Not Supported", "");
+                    tl.respond(now, key, &r);
+                    return true;
+                }
+                let Some(user) = target.uri.user.clone().filter(|u| !u.is_empty()) else {
+                    let r = response_to(req, 404, "Transfer Target Not Found", "");
+                    tl.respond(now, key, &r);
+                    return true;
+                };
+                let mut r = response_to(req, 202, "Accepted", "");
+                r.headers.push("Contact", contact);
+                tl.respond(now, key, &r);
+                info!(%call, target = %target.uri, "transfer requested (REFER)");
+                // §2.4.4: the first NOTIFY follows the 202 at once.
+                self.notify_refer(now, tl, call, 100, false);
+                self.events.push_back(CallEvent::Transfer {
+                    call,
+                    target: user,
+                    uri: target.uri.to_string(),
+                });
+            }
             _ => {
                 let mut r = response_to(req, 405, "Method Not Allowed", "");
                 r.headers.push("Allow", super::endpoint::ALLOW);
@@ -554,6 +601,46 @@ impl Sessions {
             }
         }
         true
+    }
+
+    /// Tells the transferor how the transfer went (RFC 3515 §2.4.5): a NOTIFY
+    /// in the REFER's implicit subscription with a `message/sipfrag` status
+    /// line; a final status (`done`) ends the subscription.
+    pub fn notify_refer(
+        &mut self,
+        now: Instant,
+        tl: &mut TransactionLayer,
+        call: CallRef,
+        code: u16,
+        done: bool,
+    ) {
+        let local = self.local;
+        let branch = self.branch();
+        let contact = self.contact();
+        let Some(s) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if matches!(s.state, State::Ending) {
+            return;
+        }
+        let Some(d) = s.dialog.as_mut() else { return };
+        let mut notify = in_dialog_request(d, Method::Notify, local, &branch);
+        notify.headers.push("Contact", contact);
+        notify.headers.push("Event", "refer");
+        let state = if done {
+            "terminated;reason=noresource"
+        } else {
+            "active;expires=60"
+        };
+        notify.headers.push("Subscription-State", state);
+        notify
+            .headers
+            .push("Content-Type", "message/sipfrag;version=2.0");
+        notify.headers.push("User-Agent", self.user_agent.clone());
+        notify.body =
+            format!("SIP/2.0 {code} {}\r\n", super::message::reason_phrase(code)).into_bytes();
+        let dest = d.peer;
+        tl.send_request(now, notify, dest);
     }
 
     /// A final response to one of our BYEs (or a timeout): forget the call.
@@ -619,6 +706,16 @@ impl Sessions {
             }
         }
     }
+}
+
+/// A request inside dialog `d` with our Via on top (RFC 3261 §12.2.1.1).
+fn in_dialog_request(d: &mut Dialog, method: Method, local: SocketAddr, branch: &str) -> Request {
+    let mut req = d.request(method);
+    req.headers.push_front(
+        "Via",
+        format!("SIP/2.0/{} {local};branch={branch};rport", d.peer.transport),
+    );
+    req
 }
 
 /// Session ids only need to differ between calls of one run (RFC 4566 §5.2 suggests an NTP time).

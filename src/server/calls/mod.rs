@@ -13,8 +13,10 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn};
 
+mod callback;
 mod features;
 mod queue;
+mod transfer;
 mod voicemail;
 
 use super::lookup;
@@ -39,6 +41,9 @@ enum Service {
     Flow(String),
     /// An agent's feature code was carried out: confirm, then hang up.
     Confirm,
+    /// Our call back to a customer who asked for one; bridged to the agent
+    /// waiting on `agent_leg` once answered.
+    Callback { agent_leg: CallRef },
 }
 
 struct Call {
@@ -58,15 +63,40 @@ struct Call {
     queue: Option<String>,
     /// The agent leg this caller is bridged to.
     bridged: Option<CallRef>,
+    /// The caller's id in the router: the call's own, except for a callback,
+    /// which carries the id of the call that asked for it.
+    acd: CallId,
+    /// Asking for, or holding, a queued callback.
+    callback: callback::Stage,
+    /// Flow to run for the caller when the agent hangs up (the queue's survey).
+    survey: Option<String>,
+    /// The survey is running: its `score` goes into the record.
+    in_survey: bool,
+    /// Blind transfers so far.
+    transfers: u32,
 }
 
 /// Our outgoing call to an agent's phone for a queued caller.
 struct AgentLeg {
     caller: CallRef,
+    /// The caller's id in the router.
+    acd: CallId,
     agent: String,
+    kind: LegKind,
     answered: bool,
     stream: StreamId,
     socket: Option<std::net::UdpSocket>,
+}
+
+/// Why we ring an agent's phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LegKind {
+    /// A queue offer: the router hears every outcome.
+    Queue,
+    /// A blind transfer to this extension: outside the queues.
+    Direct,
+    /// A queued callback: the agent answers first, then we dial the customer.
+    Callback,
 }
 
 /// A lookup answer on its way back to the core task.
@@ -118,6 +148,11 @@ pub struct Calls {
     router: Router,
     domain: String,
     legs: HashMap<CallRef, AgentLeg>,
+    /// Callbacks booked by callers now off the line, by router id.
+    callbacks: HashMap<CallId, callback::Booked>,
+    /// Where calls to numbers that are not extensions go (queued callbacks).
+    trunk: Option<std::net::SocketAddr>,
+    recordings_dir: PathBuf,
 }
 
 struct VoicemailMeta {
@@ -137,6 +172,8 @@ pub struct CallsConfig {
     pub clock: WallClock,
     pub router: Router,
     pub domain: String,
+    pub trunk: Option<std::net::SocketAddr>,
+    pub recordings_dir: PathBuf,
 }
 
 impl Calls {
@@ -163,6 +200,9 @@ impl Calls {
             router: cfg.router,
             domain: cfg.domain,
             legs: HashMap::new(),
+            callbacks: HashMap::new(),
+            trunk: cfg.trunk,
+            recordings_dir: cfg.recordings_dir,
         }
     }
 
@@ -257,6 +297,11 @@ impl Calls {
                         holding: None,
                         queue: None,
                         bridged: None,
+                        acd: CallId(call.0),
+                        callback: callback::Stage::None,
+                        survey: None,
+                        in_survey: false,
+                        transfers: 0,
                     },
                 );
                 self.by_stream.insert(stream, call);
@@ -278,22 +323,17 @@ impl Calls {
                     }
                     return;
                 };
-                let (agent_stream, caller) = (leg.stream, leg.caller);
+                let (agent_stream, caller, kind) = (leg.stream, leg.caller, leg.kind);
                 let _ = self.media.send(MediaCommand::Add {
                     id: agent_stream,
                     socket,
                     media,
                 });
-                if let Some(c) = self.calls.get_mut(&caller) {
-                    // The caller is connected at once: the hold music stops for the bridge.
-                    c.holding = None;
-                    c.bridged = Some(call);
-                    let _ = self.media.send(MediaCommand::Stop { id: c.stream });
-                    let _ = self.media.send(MediaCommand::Bridge {
-                        a: c.stream,
-                        b: agent_stream,
-                    });
-                    info!(call = %caller, agent_leg = %call, "bridged");
+                if kind == LegKind::Callback {
+                    // The agent is on the line: now call the customer.
+                    self.dial_customer(now, ep, call);
+                } else {
+                    self.connect(now, caller, call);
                 }
             }
             CallEvent::Media { call, media } => {
@@ -328,21 +368,32 @@ impl Calls {
                 self.start_service(now, ep, call);
             }
             CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
+            CallEvent::Transfer { call, target, uri } => {
+                self.transfer(now, ep, call, &target, &uri)
+            }
             CallEvent::Ringing { call } => {
                 if let Some(leg) = self.legs.get(&call) {
                     info!(agent_leg = %call, agent = %leg.agent, "agent ringing");
                 }
             }
             CallEvent::Answered { call } => {
+                if let Some(c) = self.calls.get(&call) {
+                    // A customer picked up our callback; the bridge follows the media.
+                    info!(%call, caller = %c.caller, "callback answered");
+                    return;
+                }
                 let Some(leg) = self.legs.get_mut(&call) else {
                     return;
                 };
                 leg.answered = true;
+                info!(agent_leg = %call, agent = %leg.agent, kind = ?leg.kind, "agent answered");
+                if leg.kind != LegKind::Queue {
+                    return;
+                }
                 let input = AcdInput::OfferAnswered {
-                    call: CallId(leg.caller.0),
+                    call: leg.acd,
                     agent: leg.agent.clone(),
                 };
-                info!(agent_leg = %call, agent = %leg.agent, "agent answered");
                 if let Err(e) = self.router.handle(now, input) {
                     // Too late (ring timeout, or another phone won a ring-all).
                     info!(agent_leg = %call, "answer not needed: {e}");
@@ -360,16 +411,31 @@ impl Calls {
                     info!(%call, call_id = %c.sip_call_id, ?reason, %flow, %node, "call ended");
                     self.by_stream.remove(&c.stream);
                     let _ = self.media.send(MediaCommand::Remove { id: c.stream });
-                    if c.queue.is_some() {
-                        let _ = self.router.handle(
-                            now,
-                            AcdInput::CallLeft {
-                                call: CallId(call.0),
-                            },
-                        );
+                    if c.in_survey {
+                        self.survey_done(&c);
                     }
-                    if let Some(leg) = c.bridged {
-                        ep.hangup_call(now, leg);
+                    match c.service {
+                        Service::Callback { agent_leg } if !c.media_up => {
+                            // The customer did not pick up: this attempt failed.
+                            info!(%call, ?reason, "callback not answered");
+                            self.drop_leg(now, ep, agent_leg);
+                            let input = AcdInput::CallbackResult {
+                                call: c.acd,
+                                answered: false,
+                            };
+                            if let Err(e) = self.router.handle(now, input) {
+                                info!(%call, "callback result not needed: {e}");
+                            }
+                        }
+                        _ => {
+                            // A caller with a callback booked keeps its place off the line.
+                            if c.queue.is_some() && c.callback != callback::Stage::Booked {
+                                let _ = self.router.handle(now, AcdInput::CallLeft { call: c.acd });
+                            }
+                            if let Some(leg) = c.bridged {
+                                ep.hangup_call(now, leg);
+                            }
+                        }
                     }
                     self.run_router(now, ep);
                 }
@@ -388,6 +454,22 @@ impl Calls {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.intro_play = play;
                 }
+            }
+            Service::Callback { agent_leg } => {
+                let input = AcdInput::CallbackResult {
+                    call: c.acd,
+                    answered: true,
+                };
+                match self.router.handle(now, input) {
+                    Ok(()) => self.connect(now, call, agent_leg),
+                    Err(e) => {
+                        // The attempt timed out in the router meanwhile: nobody is reserved.
+                        warn!(%call, "callback answered too late: {e}");
+                        self.drop_leg(now, ep, agent_leg);
+                        ep.hangup_call(now, call);
+                    }
+                }
+                self.run_router(now, ep);
             }
             Service::Confirm => {
                 let lang = c.lang.clone();
@@ -464,24 +546,15 @@ impl Calls {
                     vars,
                 } => {
                     info!(%call, %queue, priority, ?skills, %language, ?vars, "queued");
-                    c.queue = Some(queue.clone());
-                    let lang = c.lang.clone();
-                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.holding = play;
-                    }
                     let join = AcdInput::CallJoins {
-                        call: CallId(call.0),
+                        call: c.acd,
                         queue,
                         priority,
                         language,
                         skills,
                         vars,
                     };
-                    if let Err(e) = self.router.handle(now, join) {
-                        warn!(%call, "cannot queue: {e}");
-                    }
-                    self.run_router(now, ep);
+                    self.join_queue(now, ep, call, join);
                 }
                 IvrAction::Transfer { extension } => {
                     info!(%call, %extension, "transfer requested");
@@ -519,6 +592,7 @@ impl Calls {
                         path,
                         max,
                         silence,
+                        stereo: false,
                     });
                 }
                 IvrAction::StopRecording => {
@@ -545,6 +619,10 @@ impl Calls {
             return;
         };
         info!(%call, call_id = %c.sip_call_id, %digit, %source, "digit");
+        // Waiting in a queue, the keys are the queue's (callback, leave).
+        if self.queue_key(now, ep, call, digit) {
+            return;
+        }
         self.ivr_input(now, ep, call, IvrInput::Digit(digit));
     }
 
@@ -578,7 +656,9 @@ impl Calls {
                 let Some(c) = self.calls.get(&call) else {
                     return;
                 };
-                if c.service == Service::Confirm && c.intro_play == Some(play) {
+                if c.callback.prompt() == Some(play) {
+                    self.callback_prompt_done(now, ep, call, interrupted);
+                } else if c.service == Service::Confirm && c.intro_play == Some(play) {
                     ep.hangup_call(now, call);
                 } else if c.service == Service::Echo && c.intro_play == Some(play) {
                     let _ = self.media.send(MediaCommand::Echo {

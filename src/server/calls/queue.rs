@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::{AgentLeg, Calls, Service, VoicemailMeta};
+use super::{AgentLeg, Calls, LegKind, Service, VoicemailMeta};
 use crate::acd::{CallId, Input as AcdInput, Output as AcdOutput, RejectReason};
 use crate::config::queues::OverflowTarget;
 use crate::media::engine::StreamId;
@@ -24,17 +24,16 @@ impl Calls {
                     agents,
                     ring_timeout,
                 } => {
-                    let caller = CallRef(call.0);
                     for agent in agents {
-                        info!(call = %caller, %queue, %agent, ?ring_timeout, "offering");
-                        self.ring_agent(now, ep, caller, &agent, &queue);
+                        info!(call = %CallRef(call.0), %queue, %agent, ?ring_timeout, "offering");
+                        self.offer(now, ep, call, &agent);
                     }
                 }
                 AcdOutput::CancelOffer { call, agent } => {
                     let leg = self
                         .legs
                         .iter()
-                        .find(|(_, l)| l.caller.0 == call.0 && *l.agent == *agent)
+                        .find(|(_, l)| l.acd == call && *l.agent == *agent)
                         .map(|(k, _)| *k);
                     if let Some(leg) = leg {
                         info!(call = %CallRef(call.0), %agent, "offer withdrawn");
@@ -57,50 +56,58 @@ impl Calls {
                     info!(call = %CallRef(call.0), %from, ?target, ?reason, "overflow");
                     self.overflow(now, ep, CallRef(call.0), target);
                 }
+                AcdOutput::StartCallback {
+                    call,
+                    number,
+                    agent,
+                } => self.start_callback(now, ep, call, number, &agent),
+                AcdOutput::CallbackFailed { call } => {
+                    info!(acd = %call, "callback failed: every attempt unanswered");
+                }
                 AcdOutput::AgentState { agent, state } => info!(%agent, ?state, "agent state"),
-                other => info!(?other, "router output not handled in this build"),
             }
         }
     }
 
-    /// Rings `agent`'s most recently registered phone that answers pings.
+    /// Rings `agent`'s most recently registered phone that answers pings, for
+    /// the caller `caller` (router id `acd`). Returns the agent leg, or `None`
+    /// when the agent has no reachable phone.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn ring_agent(
         &mut self,
         now: Instant,
         ep: &mut Endpoint,
         caller: CallRef,
+        acd: CallId,
         agent: &str,
-        queue: &str,
-    ) {
-        let target = ep
+        kind: LegKind,
+        mut headers: Vec<(String, String)>,
+    ) -> Option<CallRef> {
+        let binding = ep
             .registrar()
             .bindings(agent)
             .iter()
             .rev()
             .find(|b| b.reachable)
-            .cloned();
-        let (Some(c), Some(binding)) = (self.calls.get(&caller), target) else {
-            let _ = self.router.handle(
-                now,
-                AcdInput::OfferRejected {
-                    call: CallId(caller.0),
-                    agent: agent.to_string(),
-                    reason: RejectReason::Unreachable,
-                },
-            );
-            return;
+            .cloned()?;
+        let socket = match self.ports.bind() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("no RTP port for an agent leg: {e}");
+                return None;
+            }
         };
-        let Ok(socket) = self.ports.bind() else {
-            warn!("no RTP port for an agent leg");
-            return;
+        let rtp = socket.local_addr().ok()?;
+        let (from_user, lang) = match (self.calls.get(&caller), self.callbacks.get(&acd)) {
+            (Some(c), _) => (c.caller.clone(), c.lang.clone()),
+            // A callback: the customer is off the line; the agent sees its number.
+            (None, Some(b)) => (b.number.clone(), b.lang.clone()),
+            (None, None) => (String::new(), self.default_lang.clone()),
         };
-        let Ok(rtp) = socket.local_addr() else { return };
         // What the IVR learnt goes to the agent's phone or CRM (RFC 3261 §20: X- headers are ours).
-        let mut headers = vec![
-            ("X-Switchboard-Queue".to_string(), queue.to_string()),
-            ("X-Switchboard-Language".to_string(), c.lang.clone()),
-        ];
-        if let Some(info) = self.router.call_info(CallId(caller.0)) {
+        headers.push(("X-Switchboard-Language".to_string(), lang));
+        if let Some(info) = self.router.call_info(acd) {
+            headers.push(("X-Switchboard-Queue".to_string(), info.queue.to_string()));
             for (k, v) in info.vars.iter().take(16) {
                 let key: String = k
                     .chars()
@@ -118,7 +125,7 @@ impl Calls {
                 target: binding.contact.clone(),
                 dest: binding.source,
                 to: format!("sip:{agent}@{}", self.domain),
-                from_user: c.caller.clone(),
+                from_user,
                 from_name: None,
                 headers,
                 rtp,
@@ -128,13 +135,94 @@ impl Calls {
             leg,
             AgentLeg {
                 caller,
+                acd,
                 agent: agent.to_string(),
+                kind,
                 answered: false,
                 stream: StreamId(leg.0),
                 socket: Some(socket),
             },
         );
         self.by_stream.insert(StreamId(leg.0), leg);
+        Some(leg)
+    }
+
+    /// Rings an agent for a queue offer; an agent without a reachable phone
+    /// is reported to the router at once.
+    fn offer(&mut self, now: Instant, ep: &mut Endpoint, call: CallId, agent: &str) {
+        let caller = CallRef(call.0);
+        let rung = self.calls.contains_key(&caller)
+            && self
+                .ring_agent(now, ep, caller, call, agent, LegKind::Queue, Vec::new())
+                .is_some();
+        if !rung {
+            let _ = self.router.handle(
+                now,
+                AcdInput::OfferRejected {
+                    call,
+                    agent: agent.to_string(),
+                    reason: RejectReason::Unreachable,
+                },
+            );
+        }
+    }
+
+    /// Bridges the caller to an agent leg whose media is up: the hold music
+    /// stops at once, and the queue's recording and survey apply.
+    pub(super) fn connect(&mut self, now: Instant, caller: CallRef, leg: CallRef) {
+        let Some(l) = self.legs.get(&leg) else {
+            return;
+        };
+        let (agent_stream, acd, agent) = (l.stream, l.acd, l.agent.clone());
+        let queue = self.router.call_info(acd).and_then(|i| {
+            self.router
+                .queue_config(&i.queue)
+                .map(|q| (i.queue, q.clone()))
+        });
+        let stamp = self.clock.at(now);
+        let Some(c) = self.calls.get_mut(&caller) else {
+            return;
+        };
+        c.holding = None;
+        c.bridged = Some(leg);
+        let _ = self.media.send(MediaCommand::Stop { id: c.stream });
+        let _ = self.media.send(MediaCommand::Bridge {
+            a: c.stream,
+            b: agent_stream,
+        });
+        info!(call = %caller, agent_leg = %leg, %agent, "bridged");
+        if let Some((name, q)) = queue {
+            c.survey = q.survey.clone();
+            if q.record {
+                let who: String = c
+                    .caller
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '+')
+                    .collect();
+                let path = self
+                    .recordings_dir
+                    .join(&*name)
+                    .join(format!("{stamp}-{who}-{agent}.wav"));
+                info!(call = %caller, path = %path.display(), "recording the call");
+                let _ = self.media.send(MediaCommand::Record {
+                    id: c.stream,
+                    path,
+                    max: Duration::from_secs(4 * 3600),
+                    silence: Duration::ZERO,
+                    stereo: true,
+                });
+            }
+        }
+    }
+
+    /// Forgets an agent leg and hangs it up; its end reports nothing further.
+    pub(super) fn drop_leg(&mut self, now: Instant, ep: &mut Endpoint, leg: CallRef) {
+        if let Some(l) = self.legs.remove(&leg) {
+            self.by_stream.remove(&l.stream);
+            let _ = self.media.send(MediaCommand::Unbridge { id: l.stream });
+            let _ = self.media.send(MediaCommand::Remove { id: l.stream });
+            ep.hangup_call(now, leg);
+        }
     }
 
     pub(super) fn agent_leg_ended(
@@ -148,40 +236,146 @@ impl Calls {
             return;
         };
         self.by_stream.remove(&l.stream);
+        let _ = self.media.send(MediaCommand::Unbridge { id: l.stream });
         let _ = self.media.send(MediaCommand::Remove { id: l.stream });
-        let call = CallId(l.caller.0);
-        info!(agent_leg = %leg, agent = %l.agent, ?reason, "agent leg ended");
-        if l.answered {
-            // The agent hung up: the caller's call is over too; wrap-up starts.
-            let _ = self.router.handle(now, AcdInput::CallEnded { call });
-            if self
-                .calls
-                .get(&l.caller)
-                .is_some_and(|c| c.bridged == Some(leg))
-            {
-                ep.hangup_call(now, l.caller);
+        info!(agent_leg = %leg, agent = %l.agent, kind = ?l.kind, ?reason, "agent leg ended");
+        let bridged = self
+            .calls
+            .get(&l.caller)
+            .is_some_and(|c| c.bridged == Some(leg));
+        match (l.kind, l.answered) {
+            (LegKind::Queue, true) | (LegKind::Callback, true) if bridged => {
+                // The agent hung up: wrap-up starts; the caller goes to the
+                // survey, or the call is over.
+                let _ = self.router.handle(now, AcdInput::CallEnded { call: l.acd });
+                self.after_agent(now, ep, l.caller);
             }
-        } else {
-            let reason = match reason {
-                EndReason::Declined { code: 486 | 600 } => Some(RejectReason::Busy),
-                EndReason::Declined { code: 408 | 480 } => Some(RejectReason::NoAnswer),
-                EndReason::Declined { .. } => Some(RejectReason::Declined),
-                EndReason::Unreachable => Some(RejectReason::Unreachable),
-                // We cancelled it (ring timeout, caller left): the router knows.
-                _ => None,
-            };
-            if let Some(reason) = reason {
+            (LegKind::Callback, true) => {
+                // The agent gave up before the customer answered: stop dialling.
+                let customer = self
+                    .calls
+                    .iter()
+                    .find(|(_, c)| c.service == Service::Callback { agent_leg: leg })
+                    .map(|(k, _)| *k);
+                if let Some(customer) = customer {
+                    ep.hangup_call(now, customer);
+                }
+            }
+            (LegKind::Callback, false) => {
+                // The reserved agent did not take the callback: the attempt fails
+                // (retried later), without a penalty for the customer's place.
                 let _ = self.router.handle(
                     now,
-                    AcdInput::OfferRejected {
-                        call,
-                        agent: l.agent.clone(),
-                        reason,
+                    AcdInput::CallbackResult {
+                        call: l.acd,
+                        answered: false,
                     },
                 );
             }
+            (LegKind::Direct, true) if bridged => self.after_agent(now, ep, l.caller),
+            (LegKind::Direct, false) => {
+                // Nobody took the transferred caller: the extension's mailbox does.
+                info!(call = %l.caller, extension = %l.agent, "transfer not answered: voicemail");
+                self.overflow(
+                    now,
+                    ep,
+                    l.caller,
+                    OverflowTarget::Voicemail(l.agent.clone()),
+                );
+            }
+            (LegKind::Queue, false) => {
+                let reason = match reason {
+                    EndReason::Declined { code: 486 | 600 } => Some(RejectReason::Busy),
+                    EndReason::Declined { code: 408 | 480 } => Some(RejectReason::NoAnswer),
+                    EndReason::Declined { .. } => Some(RejectReason::Declined),
+                    EndReason::Unreachable => Some(RejectReason::Unreachable),
+                    // We cancelled it (ring timeout, caller left): the router knows.
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    let _ = self.router.handle(
+                        now,
+                        AcdInput::OfferRejected {
+                            call: l.acd,
+                            agent: l.agent.clone(),
+                            reason,
+                        },
+                    );
+                }
+            }
+            // A leg that was not (or no longer) the caller's bridge.
+            _ => {}
         }
         self.run_router(now, ep);
+    }
+
+    /// Puts the caller on hold in a queue (`join` is `CallJoins`).
+    pub(super) fn join_queue(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        call: CallRef,
+        join: AcdInput,
+    ) {
+        let AcdInput::CallJoins { queue, .. } = &join else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.queue = Some(queue.clone());
+        let lang = c.lang.clone();
+        let callback = self
+            .router
+            .queue_config(queue)
+            .is_some_and(|q| q.callback_enabled());
+        let names: &[&str] = if callback {
+            &["please-hold", "callback-offer", "moh"]
+        } else {
+            &["please-hold", "moh"]
+        };
+        let play = self.play_names(call, names, &lang, false, None);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.holding = play;
+        }
+        if let Err(e) = self.router.handle(now, join) {
+            warn!(%call, "cannot queue: {e}");
+        }
+        self.run_router(now, ep);
+    }
+
+    /// The survey flow ended (the caller hung up or the flow did): its
+    /// `score` variable, when 1-5, is the caller's rating.
+    pub(super) fn survey_done(&self, c: &super::Call) {
+        let score = c
+            .ivr
+            .as_ref()
+            .and_then(|s| s.variables().get("score").cloned())
+            .and_then(|v| v.parse::<u8>().ok())
+            .filter(|v| (1..=5).contains(v));
+        match score {
+            Some(score) => info!(call_id = %c.sip_call_id, score, "survey score"),
+            None => info!(call_id = %c.sip_call_id, "survey left without a score"),
+        }
+    }
+
+    /// The agent left a bridged caller: the queue's survey, or goodbye.
+    fn after_agent(&mut self, now: Instant, ep: &mut Endpoint, caller: CallRef) {
+        let Some(c) = self.calls.get_mut(&caller) else {
+            return;
+        };
+        c.bridged = None;
+        c.queue = None;
+        match c.survey.take() {
+            Some(flow) => {
+                info!(call = %caller, %flow, "survey");
+                c.in_survey = true;
+                c.ivr = None;
+                c.service = Service::Flow(flow);
+                self.start_service(now, ep, caller);
+            }
+            None => ep.hangup_call(now, caller),
+        }
     }
 
     /// Music on hold to `stream` while the other party holds, or back to the
@@ -280,6 +474,7 @@ impl Calls {
                     path,
                     max: Duration::from_secs(180),
                     silence: Duration::from_secs(8),
+                    stereo: false,
                 });
             }
             OverflowTarget::Flow(name) => {
@@ -288,10 +483,8 @@ impl Calls {
                 c.service = Service::Flow(name);
                 self.start_service(now, ep, call);
             }
-            OverflowTarget::Callback => {
-                // Queued callback is the router's; placing the call back is not wired yet.
-                info!(%call, "callback offered (not placed by this build)");
-            }
+            // The router keeps the caller's place while it decides.
+            OverflowTarget::Callback => self.ask_callback(call),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::{debug, info};
 
-use super::{CallEvent, CallRef, EndReason, Session, Sessions, State};
+use super::{in_dialog_request, CallEvent, CallRef, EndReason, Session, Sessions, State};
 use crate::media::sdp::{self, Direction, SessionVersion};
 use crate::sip::dialog::Dialog;
 use crate::sip::headers::CSeq;
@@ -243,11 +243,7 @@ impl Sessions {
             return;
         };
         let Some(d) = s.dialog.as_mut() else { return };
-        let mut ack = d.request(Method::Ack);
-        ack.headers.push_front(
-            "Via",
-            format!("SIP/2.0/{} {local};branch={branch};rport", d.peer.transport),
-        );
+        let ack = in_dialog_request(d, Method::Ack, local, &branch);
         let bytes = ack.to_bytes();
         s.ack = Some(bytes.clone());
         self.transmits.push_back(Transmit {

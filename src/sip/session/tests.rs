@@ -544,6 +544,66 @@ mod outbound {
         );
     }
 
+    /// The agent's phone blind-transfers the caller: REFER in our dialog,
+    /// 202, then NOTIFYs with the progress as message/sipfrag (RFC 3515).
+    #[test]
+    fn agent_refers_the_call_elsewhere() {
+        let mut r = Rig::new();
+        let (call, invite) = dial(&mut r);
+        let ok = answer(&invite, 200, "ag1", OFFER);
+        from_agent(&mut r, &ok);
+        let field = |name: &str| {
+            invite.lines().find(|l| l.starts_with(name)).unwrap()[name.len()..]
+                .trim()
+                .to_string()
+        };
+        let (from, call_id) = (field("From:"), field("Call-ID:"));
+        let refer = |cseq: u32, refer_to: &str| {
+            format!(
+                "REFER sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {AGENT};branch=z9hG4bKref{cseq}\r\n\
+                 From: <sip:1001@127.0.0.1>;tag=ag1\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REFER\r\n\
+                 {refer_to}Referred-By: <sip:1001@127.0.0.1>\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        // No Refer-To: 400 (§2.4.1); an attended transfer: 501.
+        let (sent, ev) = from_agent(&mut r, &refer(2, ""));
+        assert_eq!((code(&sent[0]), ev.len()), (400, 0));
+        let (sent, _) = from_agent(
+            &mut r,
+            &refer(
+                3,
+                "Refer-To: <sip:1002@127.0.0.1?Replaces=abc%3Bto-tag%3Dx%3Bfrom-tag%3Dy>\r\n",
+            ),
+        );
+        assert_eq!(code(&sent[0]), 501);
+        let (sent, ev) = from_agent(&mut r, &refer(4, "Refer-To: <sip:billing@127.0.0.1>\r\n"));
+        assert_eq!(code(&sent[0]), 202);
+        assert_eq!(
+            ev,
+            [CallEvent::Transfer {
+                call,
+                target: "billing".into(),
+                uri: "sip:billing@127.0.0.1".into()
+            }]
+        );
+        let first = sent
+            .iter()
+            .find(|m| m.starts_with("NOTIFY "))
+            .expect("NOTIFY");
+        assert!(first.contains("Event: refer"), "{first}");
+        assert!(first.contains("Subscription-State: active"), "{first}");
+        assert!(first.ends_with("SIP/2.0 100 Trying\r\n"), "{first}");
+        r.ep.notify_transfer(r.now, call, 200, true);
+        let (sent, _) = r.drain();
+        let last = sent
+            .iter()
+            .find(|m| m.starts_with("NOTIFY "))
+            .expect("NOTIFY");
+        assert!(last.contains("Subscription-State: terminated"), "{last}");
+        assert!(last.ends_with("SIP/2.0 200 OK\r\n"), "{last}");
+        assert!(last.contains("message/sipfrag"), "{last}");
+    }
+
     #[test]
     fn cancel_waits_for_a_provisional_response() {
         let mut r = Rig::new();

@@ -1,0 +1,122 @@
+//! Blind transfer (REFER, RFC 3515): an agent hands the caller to another
+//! extension, queue or flow, and is free (wrap-up) at once.
+
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use super::{Calls, LegKind, Service};
+use crate::acd::Input as AcdInput;
+use crate::sip::endpoint::Endpoint;
+use crate::sip::session::CallRef;
+
+/// Where a transfer sends the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Destination {
+    /// Another agent's phone, directly.
+    Extension(String),
+    /// A queue, by name.
+    Queue(String),
+    /// One of our numbers that runs a flow.
+    Flow(String),
+}
+
+impl Calls {
+    /// Resolves a Refer-To user part: a queue name, one of our numbers, or an
+    /// agent's extension, in that order.
+    pub(super) fn destination(&self, target: &str) -> Option<Destination> {
+        if self.router.queue_config(target).is_some() {
+            return Some(Destination::Queue(target.to_string()));
+        }
+        if let Some(n) = self.numbers.get(target) {
+            return n.flow.clone().map(Destination::Flow);
+        }
+        self.router
+            .agent_state(target)
+            .map(|_| Destination::Extension(target.to_string()))
+    }
+
+    pub(super) fn transfer(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        leg: CallRef,
+        target: &str,
+        uri: &str,
+    ) {
+        // Only an agent who is talking to a caller hands the caller on.
+        let Some(l) = self.legs.get(&leg).filter(|l| l.answered) else {
+            warn!(call = %leg, %uri, "transfer refused: not an agent in a call");
+            return ep.notify_transfer(now, leg, 603, true);
+        };
+        let (caller, acd, agent, kind) = (l.caller, l.acd, l.agent.clone(), l.kind);
+        if self
+            .calls
+            .get(&caller)
+            .is_none_or(|c| c.bridged != Some(leg))
+        {
+            return ep.notify_transfer(now, leg, 481, true);
+        }
+        let Some(dest) = self.destination(target) else {
+            info!(agent_leg = %leg, %target, "transfer target unknown");
+            return ep.notify_transfer(now, leg, 404, true);
+        };
+        info!(call = %caller, %agent, ?dest, "blind transfer");
+        // The caller's place in the router ends with this agent's call; the
+        // agent wraps up now, not when the transferred call ends.
+        let info = self.router.call_info(acd);
+        if kind != LegKind::Direct {
+            let _ = self.router.handle(now, AcdInput::CallEnded { call: acd });
+        }
+        ep.notify_transfer(now, leg, 200, true);
+        self.drop_leg(now, ep, leg);
+        let Some(c) = self.calls.get_mut(&caller) else {
+            return;
+        };
+        c.bridged = None;
+        c.queue = None;
+        c.survey = None;
+        c.transfers += 1;
+        match dest {
+            Destination::Queue(queue) => {
+                let (priority, language, vars) = info
+                    .map(|i| (i.priority, i.language, i.vars))
+                    .unwrap_or_default();
+                let join = AcdInput::CallJoins {
+                    call: c.acd,
+                    queue,
+                    priority,
+                    language,
+                    skills: Vec::new(),
+                    vars,
+                };
+                self.join_queue(now, ep, caller, join);
+            }
+            Destination::Flow(flow) => {
+                c.ivr = None;
+                c.service = Service::Flow(flow);
+                self.start_service(now, ep, caller);
+            }
+            Destination::Extension(ext) => {
+                let lang = c.lang.clone();
+                let play = self.play_names(caller, &["please-hold", "moh"], &lang, false, None);
+                if let Some(c) = self.calls.get_mut(&caller) {
+                    c.holding = play;
+                }
+                let acd = self.calls.get(&caller).map(|c| c.acd).unwrap_or(acd);
+                let headers = vec![("X-Switchboard-Transferred-By".to_string(), agent)];
+                let rung = self.ring_agent(now, ep, caller, acd, &ext, LegKind::Direct, headers);
+                if rung.is_none() {
+                    info!(call = %caller, extension = %ext, "transfer target unreachable: voicemail");
+                    self.overflow(
+                        now,
+                        ep,
+                        caller,
+                        crate::config::queues::OverflowTarget::Voicemail(ext),
+                    );
+                }
+            }
+        }
+        self.run_router(now, ep);
+    }
+}
