@@ -7,37 +7,9 @@ use std::time::Duration;
 
 use common::audio::{read_wav, sine, tone_share, write_wav};
 use common::{
-    free_port, free_port_range, pj_call, pj_peer, require_pjsua2, require_tool, wait_log, Baresip,
-    Server, Transport,
+    agent_args, pj_call, pj_peer, require_pjsua2, require_tool, wait_log, Baresip, Server,
+    Transport,
 };
-
-/// `pj_peer.py` arguments for an agent phone registered to `sip` as `user`,
-/// on free ports, followed by `extra`.
-fn agent_args(
-    sip: std::net::SocketAddr,
-    user: &str,
-    password: &str,
-    extra: &[&str],
-) -> Vec<String> {
-    let (port, rtp, registrar) = (
-        free_port().to_string(),
-        free_port_range(8).to_string(),
-        sip.to_string(),
-    );
-    let base = [
-        "--port",
-        &port,
-        "--rtp-port",
-        &rtp,
-        "--registrar",
-        &registrar,
-        "--user",
-        user,
-        "--password",
-        password,
-    ];
-    base.iter().chain(extra).map(|s| s.to_string()).collect()
-}
 
 const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
 

@@ -254,6 +254,10 @@ impl MediaEngine {
                     }));
                 return;
             }
+            // Our own frames take the line: relayed audio that follows is
+            // re-anchored on our clock, or a far end whose timestamps stood
+            // still meanwhile (a phone on hold) would seem to go back in time.
+            s.relay_map = None;
             s.playing = Some(Playing {
                 id: play,
                 prompts: prompts.into(),

@@ -1012,6 +1012,34 @@ pub fn wait_log(server: &Server, needle: &str) -> bool {
     false
 }
 
+/// `pj_peer.py` arguments for an agent phone registered to `sip` as `user`,
+/// on free ports, followed by `extra`.
+pub fn agent_args(
+    sip: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let (port, rtp, registrar) = (
+        free_port().to_string(),
+        free_port_range(8).to_string(),
+        sip.to_string(),
+    );
+    let base = [
+        "--port",
+        &port,
+        "--rtp-port",
+        &rtp,
+        "--registrar",
+        &registrar,
+        "--user",
+        user,
+        "--password",
+        password,
+    ];
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
 pub fn pj_call(server: &Server, number: &str, extra: &[&str]) -> (PjRun, tempfile::TempDir) {
     pj_call_to(server.sip, number, extra)
 }

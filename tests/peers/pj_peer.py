@@ -14,6 +14,10 @@ Examples:
   # agent: register, auto-answer, loop a WAV, record, exit after 1 call
   pj_peer.py --port 5101 --registrar 127.0.0.1:5060 --user 1002 --password secret1002 \
       --answer --play tone.wav --loop --record agent.wav --calls 1 --timeout 30
+  # agent who blind-transfers (REFER) each answered call to the tech queue after 3 s
+  pj_peer.py ... --answer --transfer-to sip:tech@127.0.0.1 --transfer-at 3
+  # caller who types keys at several moments, then answers one call back
+  pj_peer.py ... --call sip:5000@127.0.0.1:5060 --dtmf-plan "1:11,6:1,9:1" --answer --calls 1
 
 Every loop is bounded by --timeout (seconds, default 20).
 Teardown rule (PJSUA2 aborts otherwise): every Call, AudioMediaPlayer and
@@ -47,6 +51,11 @@ class State:
     last_status = None
     media_at = None     # time media became active on the current call
     dtmf_sent = False
+    plan_sent = 0       # --dtmf-plan steps sent
+    transferred = False
+    transfer_code = None
+    held = False
+    unheld = False
     dtmf_rx = ""
     errors = []
 
@@ -123,16 +132,25 @@ class Call(pj.Call):
                 self.player = pj.AudioMediaPlayer()
                 opts = 0 if self.args.loop else pj.PJMEDIA_FILE_NO_LOOP
                 self.player.createPlayer(self.args.play, opts)
-                self.player.startTransmit(aud)
                 S.players.append(self.player)
             if self.args.record and self.recorder is None:
                 self.recorder = pj.AudioMediaRecorder()
                 self.recorder.createRecorder(self.args.record)
-                aud.startTransmit(self.recorder)
                 S.recorders.append(self.recorder)
+            # (Re)connect on every media change: after hold/unhold the call's
+            # conference port can be a new one.
+            if self.player is not None:
+                self.player.startTransmit(aud)
+            if self.recorder is not None:
+                aud.startTransmit(self.recorder)
             if S.media_at is None:
                 S.media_at = time.monotonic()
                 emit("media_active", index=i)
+
+    def onCallTransferStatus(self, prm):
+        emit("transfer_status", code=prm.statusCode, reason=prm.reason, final=prm.finalNotify)
+        if prm.finalNotify:
+            S.transfer_code = prm.statusCode
 
     def onDtmfDigit(self, prm):
         S.dtmf_rx += prm.digit
@@ -159,7 +177,13 @@ def main():
     ap.add_argument("--dtmf", help="RFC 4733 digits to send")
     ap.add_argument("--dtmf-info", action="store_true", help="send --dtmf as SIP INFO instead")
     ap.add_argument("--dtmf-at", type=float, default=1.0, help="seconds after media start to send --dtmf")
+    ap.add_argument("--dtmf-plan", help="AT:DIGITS,AT:DIGITS,...: digits to send AT seconds after media start")
     ap.add_argument("--hold", type=float, default=5.0, help="with --call: hang up this many seconds after media start")
+    ap.add_argument("--hangup-after", type=float, help="hang up answered calls this many seconds after media start")
+    ap.add_argument("--transfer-to", help="blind-transfer (REFER) the answered call to this URI")
+    ap.add_argument("--transfer-at", type=float, default=3.0, help="seconds after media start for --transfer-to")
+    ap.add_argument("--hold-at", type=float, help="put the call on hold (re-INVITE) this many seconds after media start")
+    ap.add_argument("--unhold-at", type=float, help="take the call off hold this many seconds after media start")
     ap.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds")
     ap.add_argument("--log-level", type=int, default=3)
     args = ap.parse_args()
@@ -215,6 +239,11 @@ def main():
     deadline = time.monotonic() + args.timeout
     call_placed = False
     unreg_sent = False
+    plan = []
+    for step in (args.dtmf_plan or "").split(","):
+        if step.strip():
+            at, digits = step.split(":")
+            plan.append((float(at), digits.strip()))
 
     def pump():
         ep.libHandleEvents(20)
@@ -254,20 +283,51 @@ def main():
                         except pj.Error as e:
                             S.errors.append(f"dtmf: {e.info()}")
                             ok = False
-                    if args.call and since >= args.hold:
+                    if S.plan_sent < len(plan) and since >= plan[S.plan_sent][0]:
+                        digits = plan[S.plan_sent][1]
+                        S.plan_sent += 1
+                        live[0].dialDtmf(digits)
+                        emit("dtmf_tx", digits=digits, info=False)
+                    if args.hold_at is not None and not S.held and since >= args.hold_at:
+                        S.held = True
+                        live[0].setHold(pj.CallOpParam(True))
+                        emit("hold")
+                    if args.unhold_at is not None and S.held and not S.unheld and since >= args.unhold_at:
+                        S.unheld = True
+                        op = pj.CallOpParam(True)
+                        op.opt.flag = pj.PJSUA_CALL_UNHOLD
+                        live[0].reinvite(op)
+                        emit("unhold")
+                    if args.transfer_to and not S.transferred and since >= args.transfer_at:
+                        S.transferred = True
+                        live[0].xfer(args.transfer_to, pj.CallOpParam(True))
+                        emit("transfer", to=args.transfer_to)
+                    outgoing = args.call and S.ended == 0
+                    if outgoing and since >= args.hold:
+                        live[0].hangup(pj.CallOpParam())
+                        S.media_at = None
+                    elif not outgoing and args.hangup_after is not None and since >= args.hangup_after:
                         live[0].hangup(pj.CallOpParam())
                         S.media_at = None
                 del live
-                if args.call and call_placed and S.ended >= 1:
-                    break
-                if args.answer and S.ended >= args.calls:
-                    break
+                # With --call and --answer: the outgoing call, then --calls incoming ones.
+                expected = (1 if args.call else 0) + (args.calls if args.answer else 0)
+                if call_placed or not args.call:
+                    if S.ended >= expected and not any(c.isActive() for c in S.calls):
+                        break
             if args.call and S.confirmed < 1:
                 ok = False
                 S.errors.append(f"call not answered (last status {S.last_status})")
-            if args.answer and S.ended < args.calls:
+            expected = (1 if args.call else 0) + (args.calls if args.answer else 0)
+            if args.answer and S.ended < expected:
                 ok = False
-                S.errors.append(f"only {S.ended} of {args.calls} calls ended")
+                S.errors.append(f"only {S.ended} of {expected} calls ended")
+            if S.plan_sent < len(plan):
+                ok = False
+                S.errors.append(f"only {S.plan_sent} of {len(plan)} --dtmf-plan steps sent")
+            if args.transfer_to and S.transfer_code is None:
+                ok = False
+                S.errors.append("transfer sent but no final NOTIFY" if S.transferred else "transfer not sent")
             if args.dtmf and not S.dtmf_sent:
                 ok = False
                 S.errors.append("dtmf not sent")
@@ -295,7 +355,8 @@ def main():
             pass
         emit("summary", ok=ok, reg_code=S.reg_code, reg_reason=S.reg_reason,
              unreg_code=S.unreg_code if unreg_sent else None, confirmed=S.confirmed,
-             ended=S.ended, last_status=S.last_status, dtmf_rx=S.dtmf_rx, errors=S.errors)
+             ended=S.ended, last_status=S.last_status, dtmf_rx=S.dtmf_rx,
+             transfer_code=S.transfer_code, errors=S.errors)
         S.calls.clear()
         S.players.clear()
         S.recorders.clear()

@@ -401,3 +401,43 @@ fn bridged_streams_relay_audio_and_events_each_way() {
     let (sent, _) = run(&mut e, t0 + Duration::from_millis(80));
     assert!(sent.iter().any(|p| p.ssrc == 0xA) && sent.iter().any(|p| p.ssrc == 0xB));
 }
+
+/// Music on hold to the caller while the agent's phone holds (and its
+/// timestamps stand still): when the relay resumes, the caller's timestamps
+/// go on from the music, never back in time (a jitter buffer drops that).
+#[test]
+fn relay_after_hold_music_keeps_time_moving_forward() {
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
+    const A: StreamId = StreamId(1);
+    const B: StreamId = StreamId(2);
+    let agent: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+    e.add_stream(t0, A, &media(Direction::SendRecv), 0xA, 100, 1000);
+    let mut b = media(Direction::SendRecv);
+    b.remote = Some(agent);
+    e.add_stream(t0, B, &b, 0xB, 500, 90000);
+    e.bridge(A, B);
+    e.receive(t0, B, agent, &rtp(0, 1, 8000, false, &[0xFF; 160]));
+    let (before, _) = drain(&mut e);
+    // One second of music to the caller; the agent sends nothing meanwhile.
+    e.play(A, 7, vec![prompt("moh", 8000, 0x55)], false);
+    let t1 = t0 + Duration::from_millis(1000);
+    let (music, _) = run(&mut e, t1);
+    assert!(music.len() >= 40, "{} music packets", music.len());
+    e.stop(A);
+    drain(&mut e);
+    // The agent resumes with the next timestamp of its own (it stood still).
+    e.receive(t1, B, agent, &rtp(0, 2, 8160, false, &[0xFF; 160]));
+    let (after, _) = drain(&mut e);
+    let last_music = music.iter().rfind(|p| p.ssrc == 0xA).unwrap();
+    assert_eq!(after[0].ssrc, 0xA);
+    assert!(
+        after[0].ts.wrapping_sub(last_music.ts) < 0x8000_0000 && after[0].ts != last_music.ts,
+        "relayed ts {} after music ts {} (first relayed {})",
+        after[0].ts,
+        last_music.ts,
+        before[0].ts
+    );
+    assert!(after[0].marker, "a new talkspurt after the music");
+    assert_eq!(after[0].seq, last_music.seq.wrapping_add(1));
+}

@@ -1,0 +1,449 @@
+//! Queue features end to end with real PJSUA2 phones as callers and agents:
+//! blind transfer (REFER) to a queue and to an extension, the queued
+//! callback, the after-call survey, wrap-up that never ends early, and music
+//! on hold when the agent holds.
+
+mod common;
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::audio::{read_wav, sine, tone_share, write_wav};
+use common::{
+    agent_args, free_port, free_port_range, pj_call, pj_call_to, pj_peer, require_pjsua2, PjRun,
+    Server,
+};
+
+const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
+
+/// An agent phone (PJSUA2) registered as `ext`, running `extra` on its own thread.
+fn agent(python: &str, server: &Server, ext: &str, extra: &[&str]) -> JoinHandle<PjRun> {
+    let password = format!("secret{ext}");
+    let args = agent_args(server.sip, ext, &password, extra);
+    let python = python.to_string();
+    std::thread::spawn(move || pj_peer(&python, &args, Duration::from_secs(70)))
+}
+
+/// Waits until `n` registrations were logged.
+fn registered(server: &Server, n: usize) {
+    for _ in 0..100 {
+        if server.log_text().matches(" registered ").count() >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{n} agents did not register\n{}", server.log_text());
+}
+
+/// The first line at or after `from` containing every needle.
+fn line(lines: &[&str], needles: &[&str], from: usize) -> Option<usize> {
+    lines
+        .iter()
+        .skip(from)
+        .position(|l| needles.iter().all(|n| l.contains(n)))
+        .map(|p| p + from)
+}
+
+/// Seconds since midnight from a log line's RFC 3339 timestamp (ANSI colours skipped).
+fn stamp(line: &str) -> f64 {
+    let start = line.find(|c: char| c.is_ascii_digit()).unwrap();
+    let t = line[start..].split_whitespace().next().unwrap();
+    let time = t.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let mut parts = time.split(':').map(|p| p.parse::<f64>().unwrap());
+    let (h, m, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    h * 3600.0 + m * 60.0 + s
+}
+
+fn tone_file(dir: &std::path::Path, name: &str, freq: f64) -> String {
+    let path = dir.join(name);
+    write_wav(&path, &sine(freq, 60.0, 0.3));
+    path.display().to_string()
+}
+
+/// Agent 1001 (billing) answers a billing caller and blind-transfers it to
+/// `target`; agent 1002 (tech 8, and the target extension) answers and plays
+/// 1 kHz, which the caller must hear at the end.
+fn transfer_lands_at(target: &str) {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
+    let refer_to = format!("sip:{target}@127.0.0.1");
+    let first = agent(
+        &python,
+        &server,
+        "1001",
+        &[
+            "--answer",
+            "--transfer-to",
+            &refer_to,
+            "--transfer-at",
+            "2",
+            "--calls",
+            "1",
+            "--timeout",
+            "40",
+        ],
+    );
+    registered(&server, 1);
+    let second = agent(
+        &python,
+        &server,
+        "1002",
+        &[
+            "--answer",
+            "--play",
+            &tone,
+            "--loop",
+            "--calls",
+            "1",
+            "--timeout",
+            "40",
+        ],
+    );
+    registered(&server, 2);
+    let (caller, cdir) = pj_call(
+        &server,
+        "5000",
+        &[
+            "--dtmf",
+            "11",
+            "--dtmf-at",
+            "1",
+            "--record",
+            "{dir}/heard.wav",
+            "--hold",
+            "16",
+        ],
+    );
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let first = first.join().unwrap();
+    let _ = second.join();
+    assert_eq!(
+        first.summary()["transfer_code"],
+        200,
+        "the transferring phone got a final NOTIFY 200\n{}",
+        first.describe()
+    );
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let offered = line(&lines, &["offering", "agent=1001"], 0)
+        .unwrap_or_else(|| panic!("1001 never rang\n{log}"));
+    let moved = line(&lines, &["blind transfer", "agent=1001"], offered)
+        .unwrap_or_else(|| panic!("no transfer\n{log}"));
+    line(&lines, &["bridged", "agent=1002"], moved)
+        .unwrap_or_else(|| panic!("the caller never reached 1002\n{log}"));
+    // 1001 is free to wrap up at once, not when the transferred call ends.
+    line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
+        .unwrap_or_else(|| panic!("1001 not in wrap-up after the transfer\n{log}"));
+    let heard = read_wav(&cdir.path().join("heard.wav"));
+    let tail = &heard[heard.len().saturating_sub(8000 * 2)..];
+    let share = tone_share(tail, 1000.0);
+    assert!(
+        share > 0.4,
+        "the caller's last 2 s hold {share:.2} of 1002's 1 kHz"
+    );
+}
+
+#[test]
+fn an_agent_transfers_the_caller_to_the_tech_queue() {
+    transfer_lands_at("tech");
+}
+
+#[test]
+fn an_agent_transfers_the_caller_to_an_extension() {
+    transfer_lands_at("1002");
+}
+
+/// A billing caller waits while 1001 talks to another caller, presses 1 for
+/// a callback, confirms with 1 and is hung up on; once 1001 is free (wrap-up
+/// done) 1001 rings first, then the customer's phone (through the trunk), and
+/// the two are bridged.
+#[test]
+fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let customer_port = free_port();
+    let trunk = format!("trunk: {{ address: 127.0.0.1:{customer_port} }}\nvar_dir: var");
+    let (server, _flows) = Server::demo_with_flows_and(
+        &[("SWITCHBOARD_CLOCK", OPEN)],
+        &[("var_dir: var", &trunk), ("wrap_up: 10s", "wrap_up: 2s")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
+    let agent_1001 = agent(
+        &python,
+        &server,
+        "1001",
+        &[
+            "--answer",
+            "--play",
+            &tone,
+            "--loop",
+            "--calls",
+            "2",
+            "--timeout",
+            "70",
+        ],
+    );
+    registered(&server, 1);
+    // The first caller keeps 1001 busy for a while.
+    let sip = server.sip;
+    let first = std::thread::spawn(move || {
+        pj_call_to(
+            sip,
+            "5000",
+            &["--dtmf", "11", "--dtmf-at", "1", "--hold", "24"],
+        )
+    });
+    assert!(
+        (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            server.log_text().contains("bridged")
+        }),
+        "the first caller was not bridged\n{}",
+        server.log_text()
+    );
+    // The second caller: billing, then 1 (callback) and 1 (confirm), then
+    // answers our call back and talks for 5 s.
+    let heard = dir.path().join("customer.wav");
+    let args: Vec<String> = [
+        "--port",
+        &customer_port.to_string(),
+        "--rtp-port",
+        &free_port_range(8).to_string(),
+        "--user",
+        "0612345678",
+        "--call",
+        &format!("sip:5000@{}", server.sip),
+        "--dtmf-plan",
+        "1:11,6:1,9:1",
+        "--answer",
+        "--calls",
+        "1",
+        "--hangup-after",
+        "5",
+        "--record",
+        &heard.display().to_string(),
+        "--hold",
+        "40",
+        "--timeout",
+        "70",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let customer = pj_peer(&python, &args, Duration::from_secs(80));
+    let _ = first.join();
+    let agent_1001 = agent_1001.join().unwrap();
+    assert_eq!(customer.summary()["ok"], true, "{}", customer.describe());
+    assert_eq!(
+        customer.summary()["confirmed"],
+        2,
+        "the customer's call and our call back\n{}",
+        customer.describe()
+    );
+    assert_eq!(
+        agent_1001.summary()["ok"],
+        true,
+        "{}",
+        agent_1001.describe()
+    );
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let booked = line(&lines, &["callback booked", "number=0612345678"], 0)
+        .unwrap_or_else(|| panic!("no callback booked\n{log}"));
+    let ring = line(
+        &lines,
+        &["callback: ringing the agent first", "agent=1001"],
+        booked,
+    )
+    .unwrap_or_else(|| panic!("1001 not rung for the callback\n{log}"));
+    let dial = line(&lines, &["callback: dialling the customer"], ring)
+        .unwrap_or_else(|| panic!("the customer was not dialled\n{log}"));
+    line(&lines, &["bridged", "agent=1001"], dial)
+        .unwrap_or_else(|| panic!("callback not bridged\n{log}"));
+    // The customer heard the agent's tone on the call back.
+    let pcm = read_wav(&heard);
+    let tail = &pcm[pcm.len().saturating_sub(8000 * 2)..];
+    let share = tone_share(tail, 1000.0);
+    assert!(share > 0.4, "the customer heard {share:.2} of 1001's 1 kHz");
+}
+
+/// After the agent hangs up, a billing caller rates the call 4 in the survey.
+#[test]
+fn after_the_agent_hangs_up_the_caller_rates_the_call() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let agent_1001 = agent(
+        &python,
+        &server,
+        "1001",
+        &[
+            "--answer",
+            "--hangup-after",
+            "3",
+            "--calls",
+            "1",
+            "--timeout",
+            "40",
+        ],
+    );
+    registered(&server, 1);
+    let (caller, _d) = pj_call(
+        &server,
+        "5000",
+        &["--dtmf-plan", "1:11,11:4", "--hold", "40"],
+    );
+    let _ = agent_1001.join();
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let survey =
+        line(&lines, &["survey", "flow=survey"], 0).unwrap_or_else(|| panic!("no survey\n{log}"));
+    line(&lines, &["survey score", "score=4"], survey).unwrap_or_else(|| panic!("no score\n{log}"));
+}
+
+/// Two billing callers, one agent: the second waits through the agent's
+/// wrap-up, which lasts at least the configured 4 s, and is offered only
+/// when the agent is available again.
+#[test]
+fn wrap_up_holds_the_next_caller_until_it_ends() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows_and(
+        &[("SWITCHBOARD_CLOCK", OPEN)],
+        &[("wrap_up: 10s", "wrap_up: 4s")],
+    );
+    let agent_1001 = agent(
+        &python,
+        &server,
+        "1001",
+        &["--answer", "--calls", "2", "--timeout", "60"],
+    );
+    registered(&server, 1);
+    let sip = server.sip;
+    let first =
+        std::thread::spawn(move || pj_call_to(sip, "5000", &["--dtmf", "11", "--hold", "6"]));
+    std::thread::sleep(Duration::from_secs(2));
+    let (second, _d) = pj_call(&server, "5000", &["--dtmf", "11", "--hold", "20"]);
+    let (first, _d1) = first.join().unwrap();
+    let _ = agent_1001.join();
+    assert_eq!(first.summary()["ok"], true, "{}", first.describe());
+    assert_eq!(second.summary()["ok"], true, "{}", second.describe());
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let wrap = line(&lines, &["agent state", "agent=1001", "WrapUp"], 0)
+        .unwrap_or_else(|| panic!("no wrap-up\n{log}"));
+    let free = line(&lines, &["agent state", "agent=1001", "Available"], wrap)
+        .unwrap_or_else(|| panic!("wrap-up never ended\n{log}"));
+    let next = line(&lines, &["offering", "agent=1001"], wrap)
+        .unwrap_or_else(|| panic!("the second caller was never offered\n{log}"));
+    assert!(next > free, "offered during wrap-up\n{log}");
+    // The second caller was already waiting when the wrap-up began.
+    let queued: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("queued"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(queued.len() >= 2 && queued[1] < wrap, "{log}");
+    let lasted = stamp(lines[free]) - stamp(lines[wrap]);
+    assert!(
+        lasted >= 4.0,
+        "wrap-up ended early, after {lasted:.2} s\n{log}"
+    );
+}
+
+/// Per second of a recording: tone (1 kHz), then music (loud, not the
+/// tone), then tone again — what the party held hears.
+fn tone_music_tone(pcm: &[i16]) -> Result<(), String> {
+    let seconds: Vec<(f64, f64)> = pcm
+        .chunks(8000)
+        .map(|s| {
+            let rms =
+                (s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64).sqrt();
+            (rms, tone_share(s, 1000.0))
+        })
+        .collect();
+    let tone_at = seconds.iter().position(|&(_, t)| t > 0.6);
+    let music_after = tone_at.and_then(|t| {
+        seconds[t..]
+            .iter()
+            .position(|&(rms, share)| rms > 300.0 && share < 0.2)
+            .map(|p| p + t)
+    });
+    let tone_again = music_after.and_then(|m| seconds[m..].iter().position(|&(_, t)| t > 0.6));
+    match (tone_at, music_after, tone_again) {
+        (Some(_), Some(_), Some(_)) => Ok(()),
+        _ => Err(format!(
+            "expected tone, then music on hold, then tone again; per second (rms, 1 kHz share): {seconds:?}"
+        )),
+    }
+}
+
+/// One side holds (re-INVITE sendonly) and resumes: the other hears music
+/// meanwhile, and the conversation (a 1 kHz tone from the holder) before and after.
+fn hold_plays_music_to_the_other_side(agent_holds: bool) {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
+    let heard = dir.path().join("held.wav").display().to_string();
+    let (hold_at, unhold_at) = if agent_holds { ("2", "8") } else { ("5", "11") };
+    let holder: &[&str] = &[
+        "--play",
+        &tone,
+        "--loop",
+        "--hold-at",
+        hold_at,
+        "--unhold-at",
+        unhold_at,
+    ];
+    let held: &[&str] = &["--record", &heard];
+    let (agent_side, caller_side) = if agent_holds {
+        (holder, held)
+    } else {
+        (held, holder)
+    };
+    let mut agent_extra = vec!["--answer", "--calls", "1", "--timeout", "40"];
+    agent_extra.extend_from_slice(agent_side);
+    let agent_1001 = agent(&python, &server, "1001", &agent_extra);
+    registered(&server, 1);
+    let mut caller_extra = vec!["--dtmf", "11", "--hold", "20"];
+    caller_extra.extend_from_slice(caller_side);
+    let (caller, _cdir) = pj_call(&server, "5000", &caller_extra);
+    let agent_1001 = agent_1001.join().unwrap();
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let log = server.log_text();
+    assert!(log.contains("bridged"), "not bridged\n{log}");
+    if let Err(e) = tone_music_tone(&read_wav(std::path::Path::new(&heard))) {
+        panic!(
+            "{e}\nagent:\n{}\ncaller:\n{}",
+            agent_1001.describe(),
+            caller.describe()
+        );
+    }
+}
+
+#[test]
+fn the_agent_holds_and_the_caller_hears_music() {
+    hold_plays_music_to_the_other_side(true);
+}
+
+#[test]
+fn the_caller_holds_and_the_agent_hears_music() {
+    hold_plays_music_to_the_other_side(false);
+}
