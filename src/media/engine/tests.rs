@@ -349,20 +349,28 @@ fn sending_a_digit_uses_telephone_events_then_resumes_audio() {
         .all(|w| w[1].seq == w[0].seq.wrapping_add(1)));
 }
 
+const A: StreamId = StreamId(1);
+const B: StreamId = StreamId(2);
+
+/// A caller stream A (PCMU, SSRC 0xA) bridged to an agent stream B (`codec`,
+/// SSRC 0xB) whose phone is at the returned address.
+fn bridged_pair(t0: Instant, codec: SdpCodec, pt: u8) -> (MediaEngine, SocketAddr) {
+    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
+    let agent: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+    e.add_stream(t0, A, &media(Direction::SendRecv), 0xA, 100, 1000);
+    let mut b = media(Direction::SendRecv);
+    b.codec = codec;
+    b.payload_type = pt;
+    b.remote = Some(agent);
+    e.add_stream(t0, B, &b, 0xB, 500, 90000);
+    e.bridge(A, B);
+    (e, agent)
+}
+
 #[test]
 fn bridged_streams_relay_audio_and_events_each_way() {
     let t0 = Instant::now();
-    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
-    const A: StreamId = StreamId(1);
-    const B: StreamId = StreamId(2);
-    let agent: SocketAddr = "127.0.0.1:7000".parse().unwrap();
-    e.add_stream(t0, A, &media(Direction::SendRecv), 0xA, 100, 1000);
-    let mut pcma = media(Direction::SendRecv);
-    pcma.codec = SdpCodec::Pcma;
-    pcma.payload_type = 8;
-    pcma.remote = Some(agent);
-    e.add_stream(t0, B, &pcma, 0xB, 500, 90000);
-    e.bridge(A, B);
+    let (mut e, agent) = bridged_pair(t0, SdpCodec::Pcma, 8);
     // The clock sends nothing on bridged streams.
     let (sent, _) = run(&mut e, t0 + Duration::from_millis(40));
     assert!(sent.is_empty());
@@ -408,15 +416,7 @@ fn bridged_streams_relay_audio_and_events_each_way() {
 #[test]
 fn relay_after_hold_music_keeps_time_moving_forward() {
     let t0 = Instant::now();
-    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
-    const A: StreamId = StreamId(1);
-    const B: StreamId = StreamId(2);
-    let agent: SocketAddr = "127.0.0.1:7000".parse().unwrap();
-    e.add_stream(t0, A, &media(Direction::SendRecv), 0xA, 100, 1000);
-    let mut b = media(Direction::SendRecv);
-    b.remote = Some(agent);
-    e.add_stream(t0, B, &b, 0xB, 500, 90000);
-    e.bridge(A, B);
+    let (mut e, agent) = bridged_pair(t0, SdpCodec::Pcmu, 0);
     e.receive(t0, B, agent, &rtp(0, 1, 8000, false, &[0xFF; 160]));
     let (before, _) = drain(&mut e);
     // One second of music to the caller; the agent sends nothing meanwhile.
