@@ -140,6 +140,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             domain: cfg.sip.domain.clone(),
             trunk: cfg.trunk.as_ref().map(|t| t.address),
             recordings_dir: cfg.var_dir.join("recordings"),
+            cdr: cdr.writer(),
         },
         media,
         lookup_tx,

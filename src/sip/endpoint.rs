@@ -451,6 +451,11 @@ impl Endpoint {
             .notify_refer(now, &mut self.tx, call, code, done);
     }
 
+    /// The SIP Call-ID of an established call (for the call record).
+    pub fn sip_call_id(&self, call: CallRef) -> Option<&str> {
+        self.sessions.sip_call_id(call)
+    }
+
     pub fn hangup_call(&mut self, now: Instant, call: CallRef) {
         self.sessions.hangup(now, &mut self.tx, call);
     }

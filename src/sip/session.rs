@@ -187,6 +187,12 @@ impl Sessions {
         format!("z9hG4bK{:016x}", self.rng.gen::<u64>())
     }
 
+    /// The SIP Call-ID of a call whose dialog is established.
+    pub fn sip_call_id(&self, call: CallRef) -> Option<&str> {
+        let d = self.calls.get(&call)?.dialog.as_ref()?;
+        Some(d.id.call_id.as_str())
+    }
+
     pub fn poll_event(&mut self) -> Option<CallEvent> {
         self.events.pop_front()
     }

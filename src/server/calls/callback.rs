@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use super::{Call, Calls, LegKind, Service};
 use crate::acd::{CallId, Input as AcdInput};
+use crate::cdr::HungUpBy;
 use crate::media::engine::StreamId;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::{CallRef, DialRequest};
@@ -148,8 +149,10 @@ impl Calls {
             sip_call_id: c.sip_call_id.clone(),
         };
         info!(%call, number = %booked.number, "callback booked: the caller keeps its place");
-        self.callbacks.insert(c.acd, booked);
-        let lang = c.lang.clone();
+        let (acd, lang, number) = (c.acd, c.lang.clone(), booked.number.clone());
+        let ms = self.ms(now);
+        self.journey(acd, |j| j.callback_requested(number, ms));
+        self.callbacks.insert(acd, booked);
         let play = self.play_names(call, &["callback-booked", "goodbye"], &lang, false, None);
         if let (Some(c), Some(play)) = (self.calls.get_mut(&call), play) {
             c.callback = Stage::Booking { play };
@@ -316,6 +319,7 @@ impl Calls {
                 survey: None,
                 in_survey: false,
                 transfers: 0,
+                ended_by: HungUpBy::System,
             },
         );
         self.by_stream.insert(stream, customer);

@@ -16,19 +16,21 @@ use tracing::{info, info_span, warn};
 mod callback;
 mod features;
 mod queue;
+mod record;
 mod transfer;
 mod voicemail;
 
 use super::lookup;
 use super::media::{MediaCommand, RtpPorts};
 use crate::acd::{CallId, Input as AcdInput, Router};
+use crate::cdr::HungUpBy;
 use crate::config::NumberConfig;
 use crate::ivr::flow::FlowSet;
-use crate::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session};
+use crate::ivr::interpreter::{CallContext, IvrAction, IvrInput, Session, TrailEntry};
 use crate::media::engine::{DigitSource, MediaEvent, StreamId};
 use crate::media::prompts::PromptLibrary;
 use crate::sip::endpoint::Endpoint;
-use crate::sip::session::{CallEvent, CallRef};
+use crate::sip::session::{CallEvent, CallRef, EndReason};
 
 /// Play ids of our own (hold music), far above the IVR's own numbering.
 const OWN_PLAYS: u64 = 1 << 48;
@@ -74,6 +76,9 @@ struct Call {
     in_survey: bool,
     /// Blind transfers so far.
     transfers: u32,
+    /// Who ends the call when we hang up on the caller (the agent left, or
+    /// the system did).
+    ended_by: HungUpBy,
 }
 
 /// Our outgoing call to an agent's phone for a queued caller.
@@ -153,6 +158,7 @@ pub struct Calls {
     /// Where calls to numbers that are not extensions go (queued callbacks).
     trunk: Option<std::net::SocketAddr>,
     recordings_dir: PathBuf,
+    records: record::Records,
 }
 
 struct VoicemailMeta {
@@ -174,6 +180,7 @@ pub struct CallsConfig {
     pub domain: String,
     pub trunk: Option<std::net::SocketAddr>,
     pub recordings_dir: PathBuf,
+    pub cdr: crate::server::cdr_writer::CdrWriter,
 }
 
 impl Calls {
@@ -203,6 +210,7 @@ impl Calls {
             callbacks: HashMap::new(),
             trunk: cfg.trunk,
             recordings_dir: cfg.recordings_dir,
+            records: record::Records::new(cfg.cdr),
         }
     }
 
@@ -249,9 +257,9 @@ impl Calls {
                 call,
                 number,
                 caller,
+                caller_name,
                 sip_call_id,
                 source,
-                ..
             } => {
                 let span = info_span!("call", call_id = %sip_call_id);
                 let _g = span.enter();
@@ -281,6 +289,11 @@ impl Calls {
                 };
                 let stream = StreamId(call.0);
                 info!(%call, %number, %caller, ?service, rtp = %local, "answering");
+                if service != Service::Confirm {
+                    // One record per customer call (an agent's feature code is an agent event).
+                    let acd = CallId(call.0);
+                    self.journey_start(now, acd, &sip_call_id, &caller, caller_name, &number);
+                }
                 let lang = self.default_lang.clone();
                 self.calls.insert(
                     call,
@@ -302,6 +315,7 @@ impl Calls {
                         survey: None,
                         in_survey: false,
                         transfers: 0,
+                        ended_by: HungUpBy::System,
                     },
                 );
                 self.by_stream.insert(stream, call);
@@ -316,11 +330,14 @@ impl Calls {
                     // A re-INVITE from the agent's phone: hold puts the caller on music.
                     let (stream, caller) = (leg.stream, leg.caller);
                     let held = !media.direction.sends();
+                    let acd = leg.acd;
                     let _ = self.media.send(MediaCommand::Update { id: stream, media });
                     if let Some(c) = self.calls.get(&caller) {
                         let other = c.stream;
                         self.hold_music(other, held);
                     }
+                    let ms = self.ms(now);
+                    self.journey(acd, |j| j.hold(held, ms));
                     return;
                 };
                 let (agent_stream, caller, kind) = (leg.stream, leg.caller, leg.kind);
@@ -347,12 +364,15 @@ impl Calls {
                         .bridged
                         .and_then(|leg| self.legs.get(&leg))
                         .map(|l| l.stream);
+                    let acd = c.acd;
                     let _ = self.media.send(MediaCommand::Update {
                         id: c.stream,
                         media,
                     });
                     if let Some(agent_stream) = bridged {
                         self.hold_music(agent_stream, held);
+                        let ms = self.ms(now);
+                        self.journey(acd, |j| j.hold(held, ms));
                     }
                     return;
                 }
@@ -360,11 +380,14 @@ impl Calls {
                     return;
                 };
                 c.media_up = true;
+                let acd = c.acd;
                 let _ = self.media.send(MediaCommand::Add {
                     id: c.stream,
                     socket,
                     media,
                 });
+                let ms = self.ms(now);
+                self.journey(acd, |j| j.answered(ms));
                 self.start_service(now, ep, call);
             }
             CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
@@ -390,14 +413,19 @@ impl Calls {
                 if leg.kind != LegKind::Queue {
                     return;
                 }
+                let (acd, agent) = (leg.acd, leg.agent.clone());
                 let input = AcdInput::OfferAnswered {
-                    call: leg.acd,
-                    agent: leg.agent.clone(),
+                    call: acd,
+                    agent: agent.clone(),
                 };
                 if let Err(e) = self.router.handle(now, input) {
                     // Too late (ring timeout, or another phone won a ring-all).
                     info!(agent_leg = %call, "answer not needed: {e}");
                     ep.hangup_call(now, call);
+                } else {
+                    let ms = self.ms(now);
+                    let leg_id = ep.sip_call_id(call).unwrap_or_default().to_string();
+                    self.journey(acd, |j| j.connected(agent, leg_id, ms));
                 }
                 self.run_router(now, ep);
             }
@@ -414,10 +442,16 @@ impl Calls {
                     if c.in_survey {
                         self.survey_done(&c);
                     }
+                    let by = match reason {
+                        EndReason::RemoteHangup | EndReason::CallerCancelled => HungUpBy::Caller,
+                        _ => c.ended_by,
+                    };
                     match c.service {
                         Service::Callback { agent_leg } if !c.media_up => {
                             // The customer did not pick up: this attempt failed.
                             info!(%call, ?reason, "callback not answered");
+                            let ms = self.ms(now);
+                            self.journey(c.acd, |j| j.callback_attempt(ms, false));
                             self.drop_leg(now, ep, agent_leg);
                             let input = AcdInput::CallbackResult {
                                 call: c.acd,
@@ -434,6 +468,10 @@ impl Calls {
                             }
                             if let Some(leg) = c.bridged {
                                 ep.hangup_call(now, leg);
+                            }
+                            // A booked callback keeps the record open until it is made.
+                            if c.callback != callback::Stage::Booked {
+                                self.journey_end(now, c.acd, by, &format!("{reason:?}"));
                             }
                         }
                     }
@@ -456,12 +494,18 @@ impl Calls {
                 }
             }
             Service::Callback { agent_leg } => {
+                let acd = c.acd;
                 let input = AcdInput::CallbackResult {
-                    call: c.acd,
+                    call: acd,
                     answered: true,
                 };
                 match self.router.handle(now, input) {
-                    Ok(()) => self.connect(now, call, agent_leg),
+                    Ok(()) => {
+                        let ms = self.ms(now);
+                        self.journey(acd, |j| j.callback_attempt(ms, true));
+                        self.connect(now, call, agent_leg);
+                        self.callbacks.remove(&acd);
+                    }
                     Err(e) => {
                         // The attempt timed out in the router meanwhile: nobody is reserved.
                         warn!(%call, "callback answered too late: {e}");
@@ -527,7 +571,9 @@ impl Calls {
                 }
                 IvrAction::SetLanguage(lang) => {
                     info!(%call, %lang, "language");
-                    c.lang = lang;
+                    c.lang = lang.clone();
+                    let acd = c.acd;
+                    self.journey(acd, |j| j.language(lang));
                 }
                 IvrAction::Lookup(req) => {
                     info!(%call, request = ?req, "lookup");
@@ -600,9 +646,20 @@ impl Calls {
                 }
                 IvrAction::Hangup => {
                     info!(%call, "flow hangs up");
+                    c.ended_by = HungUpBy::System;
                     ep.hangup_call(now, call);
                 }
-                IvrAction::Trail(entry) => info!(%call, trail = ?entry, "ivr"),
+                IvrAction::Trail(entry) => {
+                    info!(%call, trail = ?entry, "ivr");
+                    let (acd, ms) = (c.acd, self.clock.at(now));
+                    let closed = matches!(&entry, TrailEntry::Decision { outcome, .. } if outcome == "closed");
+                    self.journey(acd, |j| {
+                        if closed {
+                            j.closed_hours();
+                        }
+                        j.trail(ms, &entry)
+                    });
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use tracing::{info, warn};
 
 use super::{AgentLeg, Calls, LegKind, Service, VoicemailMeta};
 use crate::acd::{CallId, Input as AcdInput, Output as AcdOutput, RejectReason};
+use crate::cdr::{HungUpBy, OfferOutcome};
 use crate::config::queues::OverflowTarget;
 use crate::media::engine::StreamId;
 use crate::server::media::MediaCommand;
@@ -26,6 +27,8 @@ impl Calls {
                 } => {
                     for agent in agents {
                         info!(call = %CallRef(call.0), %queue, %agent, ?ring_timeout, "offering");
+                        let ms = self.ms(now);
+                        self.journey(call, |j| j.offer(agent.to_string(), ms));
                         self.offer(now, ep, call, &agent);
                     }
                 }
@@ -39,6 +42,8 @@ impl Calls {
                         info!(call = %CallRef(call.0), %agent, "offer withdrawn");
                         ep.hangup_call(now, leg);
                     }
+                    // Withdrawn while the caller still waits: the ring timed out.
+                    self.journey_offer_outcome(now, call, &agent, OfferOutcome::NoAnswer);
                 }
                 AcdOutput::Announce {
                     call,
@@ -63,8 +68,13 @@ impl Calls {
                 } => self.start_callback(now, ep, call, number, &agent),
                 AcdOutput::CallbackFailed { call } => {
                     info!(acd = %call, "callback failed: every attempt unanswered");
+                    self.callbacks.remove(&call);
+                    self.journey_end(now, call, HungUpBy::System, "callback attempts exhausted");
                 }
-                AcdOutput::AgentState { agent, state } => info!(%agent, ?state, "agent state"),
+                AcdOutput::AgentState { agent, state } => {
+                    info!(%agent, ?state, "agent state");
+                    self.agent_state_event(now, &agent, &state);
+                }
             }
         }
     }
@@ -156,6 +166,7 @@ impl Calls {
                 .ring_agent(now, ep, caller, call, agent, LegKind::Queue, Vec::new())
                 .is_some();
         if !rung {
+            self.journey_offer_outcome(now, call, agent, OfferOutcome::Unreachable);
             let _ = self.router.handle(
                 now,
                 AcdInput::OfferRejected {
@@ -173,7 +184,7 @@ impl Calls {
         let Some(l) = self.legs.get(&leg) else {
             return;
         };
-        let (agent_stream, acd, agent) = (l.stream, l.acd, l.agent.clone());
+        let (agent_stream, acd, agent, kind) = (l.stream, l.acd, l.agent.clone(), l.kind);
         let queue = self.router.call_info(acd).and_then(|i| {
             self.router
                 .queue_config(&i.queue)
@@ -191,6 +202,7 @@ impl Calls {
             b: agent_stream,
         });
         info!(call = %caller, agent_leg = %leg, %agent, "bridged");
+        let mut recording = None;
         if let Some((name, q)) = queue {
             c.survey = q.survey.clone();
             if q.record {
@@ -204,6 +216,7 @@ impl Calls {
                     .join(&*name)
                     .join(format!("{stamp}-{who}-{agent}.wav"));
                 info!(call = %caller, path = %path.display(), "recording the call");
+                recording = Some(path.display().to_string());
                 let _ = self.media.send(MediaCommand::Record {
                     id: c.stream,
                     path,
@@ -213,6 +226,17 @@ impl Calls {
                 });
             }
         }
+        let ms = self.ms(now);
+        self.journey(acd, |j| {
+            if let Some(path) = recording {
+                j.recording(path);
+            }
+            // Queue offers were recorded as connected when answered; a
+            // callback or a transfer to an extension connects here.
+            if kind != LegKind::Queue {
+                j.connected(agent, String::new(), ms);
+            }
+        });
     }
 
     /// Forgets an agent leg and hangs it up; its end reports nothing further.
@@ -264,6 +288,8 @@ impl Calls {
             (LegKind::Callback, false) => {
                 // The reserved agent did not take the callback: the attempt fails
                 // (retried later), without a penalty for the customer's place.
+                let ms = self.ms(now);
+                self.journey(l.acd, |j| j.callback_attempt(ms, false));
                 let _ = self.router.handle(
                     now,
                     AcdInput::CallbackResult {
@@ -293,6 +319,13 @@ impl Calls {
                     _ => None,
                 };
                 if let Some(reason) = reason {
+                    let outcome = match reason {
+                        RejectReason::Busy => OfferOutcome::Busy,
+                        RejectReason::NoAnswer => OfferOutcome::NoAnswer,
+                        RejectReason::Declined => OfferOutcome::Declined,
+                        RejectReason::Unreachable => OfferOutcome::Unreachable,
+                    };
+                    self.journey_offer_outcome(now, l.acd, &l.agent, outcome);
                     let _ = self.router.handle(
                         now,
                         AcdInput::OfferRejected {
@@ -324,7 +357,11 @@ impl Calls {
             return;
         };
         c.queue = Some(queue.clone());
-        let lang = c.lang.clone();
+        let (acd, lang) = (c.acd, c.lang.clone());
+        if let AcdInput::CallJoins { priority, .. } = &join {
+            let (ms, q, p) = (self.clock.at(now), queue.clone(), *priority);
+            self.journey(acd, |j| j.queued(q, p, ms));
+        }
         let callback = self
             .router
             .queue_config(queue)
@@ -346,7 +383,7 @@ impl Calls {
 
     /// The survey flow ended (the caller hung up or the flow did): its
     /// `score` variable, when 1-5, is the caller's rating.
-    pub(super) fn survey_done(&self, c: &super::Call) {
+    pub(super) fn survey_done(&mut self, c: &super::Call) {
         let score = c
             .ivr
             .as_ref()
@@ -354,7 +391,10 @@ impl Calls {
             .and_then(|v| v.parse::<u8>().ok())
             .filter(|v| (1..=5).contains(v));
         match score {
-            Some(score) => info!(call_id = %c.sip_call_id, score, "survey score"),
+            Some(score) => {
+                info!(call_id = %c.sip_call_id, score, "survey score");
+                self.journey(c.acd, |j| j.survey(score));
+            }
             None => info!(call_id = %c.sip_call_id, "survey left without a score"),
         }
     }
@@ -366,6 +406,7 @@ impl Calls {
         };
         c.bridged = None;
         c.queue = None;
+        c.ended_by = HungUpBy::Agent;
         match c.survey.take() {
             Some(flow) => {
                 info!(call = %caller, %flow, "survey");
@@ -444,8 +485,14 @@ impl Calls {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
+        let (acd, ms) = (c.acd, self.clock.at(now));
         match target {
-            OverflowTarget::Queue(q) => c.queue = Some(q),
+            OverflowTarget::Queue(q) => {
+                // The router moved the caller already, keeping its priority.
+                c.queue = Some(q.clone());
+                let priority = self.router.call_info(acd).map_or(0, |i| i.priority);
+                self.journey(acd, |j| j.queued(q, priority, ms));
+            }
             OverflowTarget::Voicemail(mailbox) => {
                 c.queue = None;
                 c.holding = None;
@@ -467,6 +514,8 @@ impl Calls {
                     .join(&mailbox)
                     .join(format!("{}-{caller}.wav", self.clock.at(now)));
                 self.recording.insert(stream, meta);
+                let wav = path.display().to_string();
+                self.journey(acd, |j| j.voicemail(wav));
                 self.play_names(call, &["closed", "voicemail-beep"], &lang, false, None);
                 info!(%call, %mailbox, path = %path.display(), "recording voicemail");
                 let _ = self.media.send(MediaCommand::Record {

@@ -62,6 +62,9 @@ impl Calls {
             return ep.notify_transfer(now, leg, 404, true);
         };
         info!(call = %caller, %agent, ?dest, "blind transfer");
+        let ms = self.ms(now);
+        let what = uri.to_string();
+        self.journey(acd, |j| j.transfer(what, ms));
         // The caller's place in the router ends with this agent's call; the
         // agent wraps up now, not when the transferred call ends.
         let info = self.router.call_info(acd);
