@@ -10,6 +10,7 @@
 //! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
 
 pub mod acd;
+pub mod cdr;
 pub mod cli;
 pub mod config;
 pub mod ivr;
