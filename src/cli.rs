@@ -148,6 +148,8 @@ pub struct ServeArgs {
     /// Override `var_dir` (registrations, CDRs, recordings).
     #[arg(long)]
     pub var_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub cdr: CdrStoreArg,
 }
 
 impl Default for ServeArgs {
@@ -158,6 +160,25 @@ impl Default for ServeArgs {
             },
             sip_listen: None,
             var_dir: None,
+            cdr: CdrStoreArg::default(),
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CdrStoreArg {
+    /// Store call records in PostgreSQL (libpq connection string), overriding
+    /// `cdr:` in the configuration; docker-compose sets it.
+    #[arg(long, env = "SWITCHBOARD_CDR_POSTGRES", hide_env_values = true)]
+    pub cdr_postgres: Option<String>,
+}
+
+impl CdrStoreArg {
+    pub fn apply(&self, cfg: &mut crate::config::Config) {
+        if let Some(c) = &self.cdr_postgres {
+            cfg.cdr.store = crate::config::cdr::StoreKind::Postgres;
+            cfg.cdr.postgres = Some(c.clone());
+            cfg.cdr.sqlite = None;
         }
     }
 }

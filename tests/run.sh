@@ -37,7 +37,7 @@ apt_retry() {
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 install_packages() {
-    local want=(sip-tester baresip-core sipsak docker-compose sox espeak-ng
+    local want=(sip-tester baresip-core sipsak docker-compose sox espeak-ng postgresql
                 python3 python3-pip python3-venv ca-certificates curl)
     command -v cc >/dev/null 2>&1 || want+=(gcc libc6-dev)
     local missing=()

@@ -4,6 +4,7 @@
 //! errors come from serde_yaml (which knows the position); cross-checks done
 //! after deserialisation find their position with [`locate`].
 
+pub mod cdr;
 pub mod locate;
 pub mod queues;
 
@@ -316,6 +317,9 @@ pub struct Config {
     /// (queued callbacks). Without it, only extensions can be called back.
     #[serde(default)]
     pub trunk: Option<TrunkConfig>,
+    /// Call records: the store and the report targets (see [`cdr`]).
+    #[serde(default)]
+    pub cdr: cdr::CdrConfig,
     /// State, CDRs, recordings and voicemail.
     #[serde(default = "default_var")]
     pub var_dir: PathBuf,
@@ -354,7 +358,11 @@ impl Config {
         })?;
         cfg.source = path.to_path_buf();
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.var_dir, &mut cfg.flows_dir, &mut cfg.sounds_dir] {
+        let sqlite = cfg.cdr.sqlite.iter_mut();
+        for p in [&mut cfg.var_dir, &mut cfg.flows_dir, &mut cfg.sounds_dir]
+            .into_iter()
+            .chain(sqlite)
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -487,6 +495,7 @@ impl Config {
             }
         }
         queues::validate(self, text, &mut out);
+        cdr::validate(self, text, &mut out);
         out
     }
 

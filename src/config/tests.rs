@@ -1,6 +1,6 @@
 use super::*;
 
-fn load(text: &str) -> Result<Config, Vec<String>> {
+pub(super) fn load(text: &str) -> Result<Config, Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("ivr-flows")).unwrap();
     std::fs::write(dir.path().join("ivr-flows/support.yaml"), "name: support\n").unwrap();

@@ -5,6 +5,7 @@
 //! TCP connections run in their own tasks and pass framed messages in.
 
 mod calls;
+pub mod cdr_writer;
 mod lookup;
 mod media;
 mod reload;
@@ -38,6 +39,7 @@ pub fn run(mut cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = &args.var_dir {
         cfg.var_dir = v.clone();
     }
+    args.cdr.apply(&mut cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -56,6 +58,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         )
     })?;
     let (stored, store) = StorageThread::start(&cfg.var_dir.join("switchboard.db"))?;
+    let cdr = start_cdr(&cfg).await?;
     let listen = cfg.sip.listen;
     let stop = CancellationToken::new();
     shutdown::on_signal(stop.clone());
@@ -168,7 +171,30 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let stats = core.endpoint.stats();
     info!(?stats, "stopped");
     store.finish();
+    cdr.finish();
     Ok(())
+}
+
+/// Opens the CDR store (closing records a crash left open) and starts its
+/// writer. The call glue takes `writer()` handles from the result.
+async fn start_cdr(cfg: &Config) -> anyhow::Result<cdr_writer::CdrThread> {
+    let at = cfg.cdr_store();
+    // A PostgreSQL server started alongside (docker-compose) may take a few
+    // seconds to accept connections.
+    let mut tries = 0;
+    let store = loop {
+        match crate::store::cdr::open(&at) {
+            Ok(s) => break s,
+            Err(e @ crate::store::cdr::CdrStoreError::Postgres(_)) if tries < 15 => {
+                tries += 1;
+                warn!("cannot open the CDR store ({at}), retrying: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => anyhow::bail!("cannot open the CDR store ({at}): {e}"),
+        }
+    };
+    info!(store = %at, "call records");
+    cdr_writer::CdrThread::start(store, jiff::Timestamp::now().as_millisecond())
 }
 
 /// What the other tasks send the core.
