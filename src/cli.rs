@@ -52,6 +52,72 @@ pub enum Command {
     /// Voicemail left by callers (after hours, or when they chose it).
     #[command(subcommand)]
     Voicemail(VoicemailCommand),
+    /// Call records (one per call, with its journey) and the event log.
+    #[command(subcommand)]
+    Cdr(CdrCommand),
+    /// Queue, agent, hourly or daily figures for a period (offered, answered,
+    /// abandoned, service level, ASA, AHT, occupancy...) with Erlang C and
+    /// Erlang A staffing advice.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CdrCommand {
+    /// Write the records of calls that arrived in a period (default: all).
+    Export(CdrExportArgs),
+}
+
+/// Which calls, from which store.
+#[derive(Debug, Args, Clone)]
+pub struct PeriodArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Start (inclusive) of the period: a date (2026-11-23), a local time
+    /// (2026-11-23T10:00), RFC 3339, `today`, `yesterday` or `now`.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End (exclusive) of the period; same forms as --since.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Time zone for dates, hours and days (default: the system's), e.g. Europe/London.
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Override `var_dir` (where `cdr.db` is by default).
+    #[arg(long)]
+    pub var_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub cdr: CdrStoreArg,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CdrExportArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[arg(long, value_enum, default_value_t = crate::cdr::export::Format::Csv)]
+    pub format: crate::cdr::export::Format,
+    /// The event log (call and agent state changes) instead of the records.
+    #[arg(long)]
+    pub events: bool,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// One row per queue, agent, clock hour or day (default: queue).
+    #[arg(long, value_enum, default_value_t = crate::cdr::report::GroupBy::Queue)]
+    pub by: crate::cdr::report::GroupBy,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Subcommand)]

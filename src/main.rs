@@ -48,6 +48,16 @@ fn main() -> ExitCode {
                 None,
             )
         }
+        Command::Cdr(switchboard::cli::CdrCommand::Export(args)) => {
+            match switchboard::cdr::commands::export(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Report(args) => print_or_fail(switchboard::cdr::commands::report(&args), None),
         Command::Serve(args) => {
             if let Err(e) = switchboard::logging::init(cli.log.log_format, &cli.log.log) {
                 eprintln!("{e:#}");

@@ -42,7 +42,7 @@ fn compose_publishes_sip_and_rtp_and_keeps_var() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("services:\n  switchboard:\n"),
+        text.contains("\n  switchboard:\n"),
         "no switchboard service:\n{text}"
     );
     for port in [
@@ -65,6 +65,31 @@ fn compose_publishes_sip_and_rtp_and_keeps_var() {
     assert!(
         text.contains("/switchboard.yaml:/opt/switchboard/switchboard.yaml:ro"),
         "the demo configuration must be mounted:\n{text}"
+    );
+}
+
+#[test]
+fn compose_stores_call_records_in_postgres() {
+    if !common::require_tool("docker-compose") {
+        return;
+    }
+    let out = compose(&["config"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\n  postgres:\n"),
+        "no postgres service:\n{text}"
+    );
+    assert!(text.contains("image: postgres:15"), "{text}");
+    // The app's CDR store is that service, and it waits until it is healthy.
+    assert!(
+        text.contains("SWITCHBOARD_CDR_POSTGRES: host=postgres user=switchboard"),
+        "{text}"
+    );
+    assert!(text.contains("condition: service_healthy"), "{text}");
+    assert!(
+        text.contains("switchboard-cdr:/var/lib/postgresql/data"),
+        "the database must be a named volume:\n{text}"
     );
 }
 

@@ -12,8 +12,11 @@
 //! Storage lives in [`crate::store::cdr`]; the server's writer thread in
 //! `server/cdr_writer.rs`.
 
+pub mod commands;
 pub mod erlang;
+pub mod export;
 mod journey;
+pub mod report;
 
 use std::collections::BTreeMap;
 
