@@ -99,6 +99,59 @@ fn billing_caller_is_bridged_to_agent_1001_with_audio_both_ways() {
         share > 0.4,
         "the agent's last 2 s hold {share:.2} of the caller's 500 Hz"
     );
+
+    // The call's record, field by field.
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(
+        (&r["caller"], &r["dialed"], &r["language"]),
+        (&"pjpeer".into(), &"5000".into(), &"en".into()),
+        "{r:#}"
+    );
+    assert_eq!(
+        (&r["queue"], &r["agent"]),
+        (&"billing".into(), &"1001".into())
+    );
+    assert_eq!(r["queues"], serde_json::json!(["billing"]));
+    assert_eq!(r["offers"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(
+        (&r["offers"][0]["agent"], &r["offers"][0]["outcome"]),
+        (&"1001".into(), &"answered".into())
+    );
+    assert_eq!(r["hung_up_by"], "caller", "{r:#}");
+    assert!(
+        r["agent_call_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{r:#}"
+    );
+    let (arrived, answered, queued, agent_answered, ended) = (
+        r["arrived_ms"].as_i64().unwrap(),
+        r["answered_ms"].as_i64().unwrap(),
+        r["queued_ms"].as_i64().unwrap(),
+        r["agent_answered_ms"].as_i64().unwrap(),
+        r["ended_ms"].as_i64().unwrap(),
+    );
+    assert!(
+        arrived <= answered
+            && answered <= queued
+            && queued <= agent_answered
+            && agent_answered < ended
+    );
+    assert_eq!(r["wait_ms"].as_i64(), Some(agent_answered - queued));
+    assert_eq!(r["talk_ms"].as_i64(), Some(ended - agent_answered));
+    let keys: Vec<&str> = r["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "key")
+        .filter_map(|s| s["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["1", "1"], "language, then billing\n{r:#}");
+    assert_eq!(r["vars"]["department"], "billing", "{r:#}");
+    // billing records its calls in stereo: caller left, agent right.
+    let wav = std::path::Path::new(r["recording"].as_str().expect("recording path"));
+    let spec = hound::WavReader::open(wav).expect("the recording").spec();
+    assert_eq!(spec.channels, 2);
 }
 
 #[test]
@@ -204,6 +257,19 @@ fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
     );
     assert!(log.contains("offer withdrawn"), "{log}");
     agent.stop();
+    // Abandoned in the queue, with its wait; the ring is recorded as cancelled.
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "abandoned_in_queue", "{r:#}");
+    let wait = r["disposition"]["wait_ms"].as_i64().unwrap();
+    assert!(wait > 0 && r["wait_ms"].as_i64() == Some(wait), "{r:#}");
+    assert_eq!(r["hung_up_by"], "caller");
+    assert_eq!(
+        (&r["offers"][0]["agent"], &r["offers"][0]["outcome"]),
+        (&"1001".into(), &"cancelled".into()),
+        "{r:#}"
+    );
+    assert!(r.get("agent").is_none(), "{r:#}");
 }
 
 #[test]
@@ -284,4 +350,20 @@ fn an_agent_who_does_not_answer_is_skipped_and_paused() {
     );
     let _ = missed;
     silent.stop();
+    // RONA then answered, in the record.
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    let offers: Vec<(&str, &str)> = r["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["agent"].as_str().unwrap(), o["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        offers,
+        [("1001", "no_answer"), ("1002", "answered")],
+        "{r:#}"
+    );
+    assert_eq!(r["agent"], "1002");
 }

@@ -149,6 +149,14 @@ fn transfer_lands_at(target: &str) {
         share > 0.4,
         "the caller's last 2 s hold {share:.2} of 1002's 1 kHz"
     );
+    // One record: answered by 1001, transferred by 1001, completed with 1002.
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(r["transfers"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["transfers"][0]["by_agent"], "1001", "{r:#}");
+    assert_eq!(r["transfers"][0]["target"], refer_to.as_str(), "{r:#}");
+    assert_eq!(r["agent"], "1002", "{r:#}");
 }
 
 #[test]
@@ -275,6 +283,25 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
     let tail = &pcm[pcm.len().saturating_sub(8000 * 2)..];
     let share = tone_share(tail, 1000.0);
     assert!(share > 0.4, "the customer heard {share:.2} of 1001's 1 kHz");
+    // Two records: the first caller's, completed; the customer's, one journey
+    // from the first call to the end of the call back.
+    let records = server.records(2);
+    let r = records
+        .iter()
+        .find(|r| r["caller"] == "0612345678")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(r["disposition"]["kind"], "callback_completed", "{r:#}");
+    assert_eq!(r["callback"]["number"], "0612345678", "{r:#}");
+    let attempts = r["callback"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{r:#}");
+    assert_eq!(attempts[0]["answered"], true);
+    assert_eq!(
+        (&r["agent"], &r["queue"]),
+        (&"1001".into(), &"billing".into())
+    );
+    assert!(
+        r["agent_answered_ms"].as_i64().unwrap() > r["callback"]["requested_ms"].as_i64().unwrap()
+    );
 }
 
 /// After the agent hangs up, a billing caller rates the call 4 in the survey.
@@ -311,6 +338,14 @@ fn after_the_agent_hangs_up_the_caller_rates_the_call() {
     let survey =
         line(&lines, &["survey", "flow=survey"], 0).unwrap_or_else(|| panic!("no survey\n{log}"));
     line(&lines, &["survey score", "score=4"], survey).unwrap_or_else(|| panic!("no score\n{log}"));
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["survey_score"], 4, "{r:#}");
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(
+        r["hung_up_by"], "system",
+        "the survey flow ended the call\n{r:#}"
+    );
 }
 
 /// Two billing callers, one agent: the second waits through the agent's
@@ -363,6 +398,14 @@ fn wrap_up_holds_the_next_caller_until_it_ends() {
         lasted >= 4.0,
         "wrap-up ended early, after {lasted:.2} s\n{log}"
     );
+    // The first call's record gets its wrap-up time once the wrap-up ends.
+    let records = server.records(2);
+    let first = records
+        .iter()
+        .min_by_key(|r| r["arrived_ms"].as_i64())
+        .unwrap();
+    let wrap_ms = first["wrap_up_ms"].as_i64().unwrap_or(0);
+    assert!(wrap_ms >= 4000, "{first:#}");
 }
 
 /// Per second of a recording: tone (1 kHz), then music (loud, not the

@@ -219,6 +219,37 @@ impl Server {
         self.dir.path().join("var")
     }
 
+    /// The finished call records (`switchboard cdr export --format jsonl`),
+    /// waiting (bounded) until there are at least `want`: the writer thread
+    /// stores a record just after the call ends.
+    pub fn records(&self, want: usize) -> Vec<serde_json::Value> {
+        let mut closed = Vec::new();
+        for _ in 0..50 {
+            let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                .args(["cdr", "export", "--format", "jsonl", "--config"])
+                .arg(&self.config)
+                .arg("--var-dir")
+                .arg(self.var_dir())
+                .output()
+                .expect("switchboard cdr export");
+            assert!(
+                out.status.success(),
+                "cdr export: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            closed = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|r| r["disposition"]["kind"] != "in_progress")
+                .collect();
+            if closed.len() >= want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        closed
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
