@@ -110,6 +110,16 @@ fn after_hours_the_caller_leaves_voicemail() {
             && text.contains(&*wav.display().to_string()),
         "{text}"
     );
+    // The record: closed hours, a message left.
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "voicemail", "{r:#}");
+    assert_eq!(r["closed_hours"], true, "{r:#}");
+    assert_eq!(
+        std::path::Path::new(r["voicemail"].as_str().unwrap()).file_name(),
+        wav.file_name(),
+        "{r:#}"
+    );
 }
 
 #[test]

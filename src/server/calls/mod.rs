@@ -626,6 +626,8 @@ impl Calls {
                         .join(&box_name)
                         .join(format!("{stamp}-{caller}.wav"));
                     info!(%call, mailbox = %box_name, path = %path.display(), "recording voicemail");
+                    // Recorded from now on, even if the caller hangs up mid-message.
+                    let (acd, wav) = (c.acd, path.display().to_string());
                     let meta = VoicemailMeta {
                         call,
                         caller: c.caller.clone(),
@@ -633,6 +635,7 @@ impl Calls {
                         sip_call_id: c.sip_call_id.clone(),
                     };
                     self.recording.insert(stream, meta);
+                    self.journey(acd, |j| j.voicemail(wav));
                     let _ = self.media.send(MediaCommand::Record {
                         id: stream,
                         path,
