@@ -171,10 +171,10 @@ fn an_agent_transfers_the_caller_to_an_extension() {
 
 /// A billing caller waits while 1001 talks to another caller, presses 1 for
 /// a callback, confirms with 1 and is hung up on; once 1001 is free (wrap-up
-/// done) 1001 rings first, then the customer's phone (through the trunk), and
-/// the two are bridged.
-#[test]
-fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
+/// done) 1001 rings first, then the customer's phone (through the trunk).
+/// `answers`: the customer picks up and hears 1001; otherwise its phone is
+/// busy, and with one attempt allowed the callback fails.
+fn callback(answers: bool) {
     let Some(python) = require_pjsua2() else {
         return;
     };
@@ -182,7 +182,11 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
     let trunk = format!("trunk: {{ address: 127.0.0.1:{customer_port} }}\nvar_dir: var");
     let (server, _flows) = Server::demo_with_flows_and(
         &[("SWITCHBOARD_CLOCK", OPEN)],
-        &[("var_dir: var", &trunk), ("wrap_up: 10s", "wrap_up: 2s")],
+        &[
+            ("var_dir: var", &trunk),
+            ("wrap_up: 10s", "wrap_up: 2s"),
+            ("max_attempts: 3", "max_attempts: 1"),
+        ],
     );
     let dir = tempfile::tempdir().unwrap();
     let tone = tone_file(dir.path(), "1k.wav", 1000.0);
@@ -219,10 +223,10 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
         "the first caller was not bridged\n{}",
         server.log_text()
     );
-    // The second caller: billing, then 1 (callback) and 1 (confirm), then
-    // answers our call back and talks for 5 s.
+    // The second caller: billing, then 1 (callback) and 1 (confirm); then it
+    // answers our call back and talks for 5 s, or its phone is busy.
     let heard = dir.path().join("customer.wav");
-    let args: Vec<String> = [
+    let mut args: Vec<String> = [
         "--port",
         &customer_port.to_string(),
         "--rtp-port",
@@ -233,11 +237,6 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
         &format!("sip:5000@{}", server.sip),
         "--dtmf-plan",
         "1:11,6:1,9:1",
-        "--answer",
-        "--calls",
-        "1",
-        "--hangup-after",
-        "5",
         "--record",
         &heard.display().to_string(),
         "--hold",
@@ -248,16 +247,16 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    let then: &[&str] = if answers {
+        &["--answer", "--calls", "1", "--hangup-after", "5"]
+    } else {
+        &["--refuse", "1"]
+    };
+    args.extend(then.iter().map(|s| s.to_string()));
     let customer = pj_peer(&python, &args, Duration::from_secs(80));
     let _ = first.join();
     let agent_1001 = agent_1001.join().unwrap();
     assert_eq!(customer.summary()["ok"], true, "{}", customer.describe());
-    assert_eq!(
-        customer.summary()["confirmed"],
-        2,
-        "the customer's call and our call back\n{}",
-        customer.describe()
-    );
     assert_eq!(
         agent_1001.summary()["ok"],
         true,
@@ -276,13 +275,6 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
     .unwrap_or_else(|| panic!("1001 not rung for the callback\n{log}"));
     let dial = line(&lines, &["callback: dialling the customer"], ring)
         .unwrap_or_else(|| panic!("the customer was not dialled\n{log}"));
-    line(&lines, &["bridged", "agent=1001"], dial)
-        .unwrap_or_else(|| panic!("callback not bridged\n{log}"));
-    // The customer heard the agent's tone on the call back.
-    let pcm = read_wav(&heard);
-    let tail = &pcm[pcm.len().saturating_sub(8000 * 2)..];
-    let share = tone_share(tail, 1000.0);
-    assert!(share > 0.4, "the customer heard {share:.2} of 1001's 1 kHz");
     // Two records: the first caller's, completed; the customer's, one journey
     // from the first call to the end of the call back.
     let records = server.records(2);
@@ -290,18 +282,47 @@ fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
         .iter()
         .find(|r| r["caller"] == "0612345678")
         .unwrap_or_else(|| panic!("{records:#?}"));
-    assert_eq!(r["disposition"]["kind"], "callback_completed", "{r:#}");
     assert_eq!(r["callback"]["number"], "0612345678", "{r:#}");
     let attempts = r["callback"]["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 1, "{r:#}");
-    assert_eq!(attempts[0]["answered"], true);
-    assert_eq!(
-        (&r["agent"], &r["queue"]),
-        (&"1001".into(), &"billing".into())
-    );
-    assert!(
-        r["agent_answered_ms"].as_i64().unwrap() > r["callback"]["requested_ms"].as_i64().unwrap()
-    );
+    assert_eq!(attempts[0]["answered"], answers, "{r:#}");
+    assert_eq!(r["queue"], "billing", "{r:#}");
+    if answers {
+        assert_eq!(
+            customer.summary()["confirmed"],
+            2,
+            "the customer's call and our call back\n{}",
+            customer.describe()
+        );
+        line(&lines, &["bridged", "agent=1001"], dial)
+            .unwrap_or_else(|| panic!("callback not bridged\n{log}"));
+        // The customer heard the agent's tone on the call back.
+        let pcm = read_wav(&heard);
+        let tail = &pcm[pcm.len().saturating_sub(8000 * 2)..];
+        let share = tone_share(tail, 1000.0);
+        assert!(share > 0.4, "the customer heard {share:.2} of 1001's 1 kHz");
+        assert_eq!(r["disposition"]["kind"], "callback_completed", "{r:#}");
+        assert_eq!(r["agent"], "1001", "{r:#}");
+        assert!(
+            r["agent_answered_ms"].as_i64().unwrap()
+                > r["callback"]["requested_ms"].as_i64().unwrap()
+        );
+    } else {
+        line(&lines, &["callback failed"], dial)
+            .unwrap_or_else(|| panic!("the callback did not fail\n{log}"));
+        assert_eq!(r["disposition"]["kind"], "callback_failed", "{r:#}");
+        assert!(r.get("agent").is_none(), "{r:#}");
+    }
+}
+
+#[test]
+fn a_caller_books_a_callback_and_is_called_back_when_the_agent_is_free() {
+    callback(true);
+}
+
+#[test]
+fn a_callback_nobody_answers_fails_after_its_attempts() {
+    callback(false);
 }
 
 /// After the agent hangs up, a billing caller rates the call 4 in the survey.

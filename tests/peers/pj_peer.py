@@ -55,6 +55,7 @@ class State:
     transferred = False
     transfer_code = None
     held = False
+    refused = 0         # incoming calls refused (486) when not answering
     unheld = False
     dtmf_rx = ""
     errors = []
@@ -94,6 +95,8 @@ class Account(pj.Account):
             op = pj.CallOpParam()
             op.statusCode = 486
             call.hangup(op)
+            S.refused += 1
+            emit("refused", code=486)
             return
         op = pj.CallOpParam()
         op.statusCode = 200
@@ -171,6 +174,7 @@ def main():
     ap.add_argument("--call", help="SIP URI to call")
     ap.add_argument("--answer", action="store_true", help="auto-answer incoming calls")
     ap.add_argument("--calls", type=int, default=1, help="with --answer: exit after this many calls")
+    ap.add_argument("--refuse", type=int, default=0, help="without --answer: stay until this many incoming calls were refused (486)")
     ap.add_argument("--play", help="WAV file to send (8 kHz mono 16-bit)")
     ap.add_argument("--loop", action="store_true", help="loop the --play file")
     ap.add_argument("--record", help="WAV file to write with what is heard")
@@ -313,7 +317,8 @@ def main():
                 # With --call and --answer: the outgoing call, then --calls incoming ones.
                 expected = (1 if args.call else 0) + (args.calls if args.answer else 0)
                 if call_placed or not args.call:
-                    if S.ended >= expected and not any(c.isActive() for c in S.calls):
+                    if S.ended >= expected and S.refused >= args.refuse \
+                            and not any(c.isActive() for c in S.calls):
                         break
             if args.call and S.confirmed < 1:
                 ok = False
@@ -322,6 +327,9 @@ def main():
             if args.answer and S.ended < expected:
                 ok = False
                 S.errors.append(f"only {S.ended} of {expected} calls ended")
+            if S.refused < args.refuse:
+                ok = False
+                S.errors.append(f"only {S.refused} of {args.refuse} incoming calls came")
             if S.plan_sent < len(plan):
                 ok = False
                 S.errors.append(f"only {S.plan_sent} of {len(plan)} --dtmf-plan steps sent")

@@ -350,7 +350,7 @@ impl Calls {
                     // The agent is on the line: now call the customer.
                     self.dial_customer(now, ep, call);
                 } else {
-                    self.connect(now, caller, call);
+                    self.connect(now, ep, caller, call);
                 }
             }
             CallEvent::Media { call, media } => {
@@ -503,7 +503,7 @@ impl Calls {
                     Ok(()) => {
                         let ms = self.ms(now);
                         self.journey(acd, |j| j.callback_attempt(ms, true));
-                        self.connect(now, call, agent_leg);
+                        self.connect(now, ep, call, agent_leg);
                         self.callbacks.remove(&acd);
                     }
                     Err(e) => {

@@ -180,7 +180,7 @@ impl Calls {
 
     /// Bridges the caller to an agent leg whose media is up: the hold music
     /// stops at once, and the queue's recording and survey apply.
-    pub(super) fn connect(&mut self, now: Instant, caller: CallRef, leg: CallRef) {
+    pub(super) fn connect(&mut self, now: Instant, ep: &Endpoint, caller: CallRef, leg: CallRef) {
         let Some(l) = self.legs.get(&leg) else {
             return;
         };
@@ -227,6 +227,7 @@ impl Calls {
             }
         }
         let ms = self.ms(now);
+        let leg_id = ep.sip_call_id(leg).unwrap_or_default().to_string();
         self.journey(acd, |j| {
             if let Some(path) = recording {
                 j.recording(path);
@@ -234,7 +235,7 @@ impl Calls {
             // Queue offers were recorded as connected when answered; a
             // callback or a transfer to an extension connects here.
             if kind != LegKind::Queue {
-                j.connected(agent, String::new(), ms);
+                j.connected(agent, leg_id, ms);
             }
         });
     }
