@@ -137,8 +137,16 @@ fn transfer_lands_at(target: &str) {
         .unwrap_or_else(|| panic!("1001 never rang\n{log}"));
     let moved = line(&lines, &["blind transfer", "agent=1001"], offered)
         .unwrap_or_else(|| panic!("no transfer\n{log}"));
-    line(&lines, &["bridged", "agent=1002"], moved)
+    let reached = line(&lines, &["bridged", "agent=1002"], moved)
         .unwrap_or_else(|| panic!("the caller never reached 1002\n{log}"));
+    if target == "1002" {
+        // Rung directly, 1002 is kept out of the queues meanwhile, then back.
+        let paused = line(&lines, &["agent state", "agent=1002", "direct call"], moved)
+            .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
+        assert!(paused < reached, "{log}");
+        line(&lines, &["agent state", "agent=1002", "Available"], reached)
+            .unwrap_or_else(|| panic!("1002 not available after the direct call\n{log}"));
+    }
     // 1001 is free to wrap up at once, not when the transferred call ends.
     line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
         .unwrap_or_else(|| panic!("1001 not in wrap-up after the transfer\n{log}"));

@@ -98,8 +98,9 @@ struct AgentLeg {
 enum LegKind {
     /// A queue offer: the router hears every outcome.
     Queue,
-    /// A blind transfer to this extension: outside the queues.
-    Direct,
+    /// A blind transfer to this extension: outside the queues; `paused`:
+    /// we paused the agent for it and resume it afterwards.
+    Direct { paused: bool },
     /// A queued callback: the agent answers first, then we dial the customer.
     Callback,
 }

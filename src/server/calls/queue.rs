@@ -299,8 +299,14 @@ impl Calls {
                     },
                 );
             }
-            (LegKind::Direct, true) if bridged => self.after_agent(now, ep, l.caller),
-            (LegKind::Direct, false) => {
+            (LegKind::Direct { paused }, true) => {
+                self.end_direct(now, &l.agent, paused);
+                if bridged {
+                    self.after_agent(now, ep, l.caller)
+                }
+            }
+            (LegKind::Direct { paused }, false) => {
+                self.end_direct(now, &l.agent, paused);
                 // Nobody took the transferred caller: the extension's mailbox does.
                 info!(call = %l.caller, extension = %l.agent, "transfer not answered: voicemail");
                 self.overflow(

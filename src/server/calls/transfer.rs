@@ -6,7 +6,11 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 use super::{Calls, LegKind, Service};
-use crate::acd::Input as AcdInput;
+use crate::acd::{AgentState, Command, Input as AcdInput};
+use crate::config::queues::OverflowTarget;
+
+/// Pause reason while an agent takes a call transferred to its extension.
+pub(super) const PAUSE_DIRECT: &str = "direct call";
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::CallRef;
 
@@ -68,8 +72,11 @@ impl Calls {
         // The caller's place in the router ends with this agent's call; the
         // agent wraps up now, not when the transferred call ends.
         let info = self.router.call_info(acd);
-        if kind != LegKind::Direct {
-            let _ = self.router.handle(now, AcdInput::CallEnded { call: acd });
+        match kind {
+            LegKind::Direct { paused } => self.end_direct(now, &agent, paused),
+            _ => {
+                let _ = self.router.handle(now, AcdInput::CallEnded { call: acd });
+            }
         }
         ep.notify_transfer(now, leg, 200, true);
         self.drop_leg(now, ep, leg);
@@ -101,6 +108,26 @@ impl Calls {
                 self.start_service(now, ep, caller);
             }
             Destination::Extension(ext) => {
+                // The router must not offer a queue call to the agent we ring
+                // directly: a free agent is paused for the direct call (and
+                // resumed after); one busy with a call of its own is not rung.
+                let paused = match self.router.agent_state(&ext) {
+                    Some(AgentState::Available) => {
+                        let pause = Command::Pause {
+                            reason: PAUSE_DIRECT.into(),
+                        };
+                        self.router.agent_command(now, &ext, pause).is_ok()
+                    }
+                    Some(AgentState::LoggedOut | AgentState::Paused { .. }) => false,
+                    _ => {
+                        info!(call = %caller, extension = %ext, "transfer target busy: voicemail");
+                        self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext));
+                        return self.run_router(now, ep);
+                    }
+                };
+                let Some(c) = self.calls.get_mut(&caller) else {
+                    return;
+                };
                 let lang = c.lang.clone();
                 let play = self.play_names(caller, &["please-hold", "moh"], &lang, false, None);
                 if let Some(c) = self.calls.get_mut(&caller) {
@@ -108,18 +135,28 @@ impl Calls {
                 }
                 let acd = self.calls.get(&caller).map(|c| c.acd).unwrap_or(acd);
                 let headers = vec![("X-Switchboard-Transferred-By".to_string(), agent)];
-                let rung = self.ring_agent(now, ep, caller, acd, &ext, LegKind::Direct, headers);
-                if rung.is_none() {
+                let kind = LegKind::Direct { paused };
+                if self
+                    .ring_agent(now, ep, caller, acd, &ext, kind, headers)
+                    .is_none()
+                {
                     info!(call = %caller, extension = %ext, "transfer target unreachable: voicemail");
-                    self.overflow(
-                        now,
-                        ep,
-                        caller,
-                        crate::config::queues::OverflowTarget::Voicemail(ext),
-                    );
+                    self.end_direct(now, &ext, paused);
+                    self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext));
                 }
             }
         }
         self.run_router(now, ep);
+    }
+
+    /// The direct call to `agent` is over: resume queue offers if we paused it.
+    pub(super) fn end_direct(&mut self, now: Instant, agent: &str, paused: bool) {
+        let still_ours = matches!(
+            self.router.agent_state(agent),
+            Some(AgentState::Paused { reason }) if reason == PAUSE_DIRECT
+        );
+        if paused && still_ours {
+            let _ = self.router.agent_command(now, agent, Command::Unpause);
+        }
     }
 }
