@@ -170,7 +170,9 @@ function renderAgents() {
   document.getElementById("agents").replaceChildren(...cards);
 }
 
-const W = 960, H = 180, PAD_L = 34, PAD_B = 18, PAD_T = 8;
+// Chart width follows the element (so text is not stretched); height is fixed.
+let W = 960;
+const H = 180, PAD_L = 38, PAD_B = 18, PAD_T = 8;
 const SVGNS = "http://www.w3.org/2000/svg";
 
 function svg(tag, attrs, text) {
@@ -199,7 +201,15 @@ function axes(slots, yTicks) {
   return { parts, x };
 }
 
+function fit(id) {
+  const e = document.getElementById(id);
+  W = Math.max(200, Math.round(e.clientWidth));
+  e.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  return e;
+}
+
 function renderCallsChart() {
+  const chart = fit("calls-chart");
   const slots = latest.today.slots;
   const max = Math.max(1, ...slots.map((s) => s.offered + 0));
   const scale = (H - PAD_B - PAD_T) / max;
@@ -213,10 +223,11 @@ function renderCallsChart() {
     parts.push(svg("rect", { class: "answered", x: x(i) + 1, y: y(s.answered), width: bw / 2 - 1, height: s.answered * scale }));
     parts.push(svg("rect", { class: "abandoned", x: x(i) + bw / 2, y: y(s.abandoned), width: bw / 2 - 1, height: s.abandoned * scale }));
   });
-  document.getElementById("calls-chart").replaceChildren(...parts);
+  chart.replaceChildren(...parts);
 }
 
 function renderSlChart() {
+  const chart = fit("sl-chart");
   const slots = latest.today.slots;
   const y = (pct) => H - PAD_B - (pct / 100) * (H - PAD_B - PAD_T);
   const { parts, x } = axes(slots.length, [[y(100), "100%"], [y(50), "50%"], [y(0), "0%"]]);
@@ -234,14 +245,17 @@ function renderSlChart() {
     parts.push(svg("circle", { class: "sl-dot", cx: px, cy: py, r: 3 }));
   });
   if (points.length > 1) parts.push(svg("polyline", { class: "sl", points: points.join(" ") }));
-  document.getElementById("sl-chart").replaceChildren(...parts);
+  chart.replaceChildren(...parts);
 }
 
 // Every second: the clock, and times in state / waits advanced locally.
 function tick() {
   if (!latest) return;
   const serverNow = new Date(latest.now_unix_ms + elapsed() * 1000);
-  document.getElementById("clock").textContent = serverNow.toLocaleTimeString([], { hour12: false });
+  // The centre's zone, not the browser's ("system" when the server's is unnamed).
+  const zone = latest.today.timezone === "system" ? undefined : latest.today.timezone;
+  document.getElementById("clock").textContent =
+    serverNow.toLocaleTimeString("en-GB", { hour12: false, timeZone: zone });
   for (const t of document.querySelectorAll(".agent .time")) {
     t.textContent = duration(Number(t.dataset.since) + elapsed());
   }
@@ -260,4 +274,5 @@ document.getElementById("token-form").addEventListener("submit", (e) => {
 
 readToken();
 setInterval(tick, 1000);
+window.addEventListener("resize", render);
 connect();
