@@ -216,6 +216,10 @@ pub struct ServeArgs {
     pub var_dir: Option<PathBuf>,
     #[command(flatten)]
     pub cdr: CdrStoreArg,
+    /// Override `admin.listen` (the admin API and wallboard), e.g.
+    /// 127.0.0.1:18080; serves them even when the configuration has no `admin:`.
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl Default for ServeArgs {
@@ -227,6 +231,7 @@ impl Default for ServeArgs {
             sip_listen: None,
             var_dir: None,
             cdr: CdrStoreArg::default(),
+            admin_listen: None,
         }
     }
 }

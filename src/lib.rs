@@ -7,9 +7,11 @@
 //! - [`media`]: SDP offer/answer and the prompt library (audio decoded once at load).
 //! - [`store`]: SQLite persistence (registrations now, CDRs later).
 //! - [`acd`]: the skill-based queue router (agents, queues, strategies), sans-IO.
+//! - [`admin`]: the admin HTTP API, Prometheus metrics and the live wallboard (axum).
 //! - [`config`]: `switchboard.yaml`, validated with `file:line:column` errors.
 
 pub mod acd;
+pub mod admin;
 pub mod cdr;
 pub mod cli;
 pub mod config;

@@ -38,7 +38,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 
 install_packages() {
     local want=(sip-tester baresip-core sipsak docker-compose sox espeak-ng postgresql
-                python3 python3-pip python3-venv ca-certificates curl)
+                python3 python3-pip python3-venv ca-certificates curl chromium)
+    # Node.js for the wallboard test (playwright-core): the machine's own if any.
+    command -v node >/dev/null 2>&1 || want+=(nodejs)
+    command -v npm >/dev/null 2>&1 || want+=(npm)
     command -v cc >/dev/null 2>&1 || want+=(gcc libc6-dev)
     local missing=()
     local p
@@ -90,6 +93,17 @@ install_pjsua2() {
     export SWITCHBOARD_PYTHON="$ROOT/.venv/bin/python3"
 }
 
+# playwright-core drives Debian's chromium in the wallboard test
+# (tests/admin.rs, tests/wallboard/); the lockfile pins it.
+install_playwright() {
+    if [ -d "$ROOT/tests/wallboard/node_modules/playwright-core" ]; then
+        log "playwright-core found"
+        return 0
+    fi
+    log "installing playwright-core (npm ci in tests/wallboard)"
+    (cd "$ROOT/tests/wallboard" && npm ci --no-audit --no-fund)
+}
+
 install_rust() {
     if [ -f "$HOME/.cargo/env" ]; then
         # shellcheck disable=SC1091
@@ -110,6 +124,7 @@ install_rust() {
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     install_packages
     install_pjsua2
+    install_playwright
     install_rust
 fi
 

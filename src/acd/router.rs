@@ -244,6 +244,24 @@ impl Router {
         })
     }
 
+    /// Queue names in configuration order (the wallboard's rows).
+    pub fn queue_names(&self) -> impl Iterator<Item = &str> {
+        self.queues.iter().map(|q| &*q.name)
+    }
+
+    /// Agents whose skills meet `queue`'s required levels before any
+    /// widening (languages aside): the queue's own team, in configuration order.
+    pub fn queue_agents<'a>(&'a self, queue: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let base = self
+            .queue_ix
+            .get(queue)
+            .map(|&q| &self.queues[q as usize].base);
+        self.agents
+            .iter()
+            .filter(move |a| base.is_some_and(|b| b.iter().all(|(&s, &l)| a.level(s) >= l)))
+            .map(|a| &*a.ext)
+    }
+
     /// The queue configuration by name (ring timeout, survey, recording).
     pub fn queue_config(&self, queue: &str) -> Option<&crate::config::queues::QueueConfig> {
         self.queue_ix

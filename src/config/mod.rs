@@ -243,6 +243,58 @@ impl<'de> Deserialize<'de> for PortRange {
     }
 }
 
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// The admin HTTP API, `/metrics` and the wallboard (`admin:`). Without the
+/// section none of them is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+    /// Bearer token every API request must carry. Optional on a loopback
+    /// address only: anyone who can reach a public port could pause agents.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// IANA time zone whose midnight starts the wallboard's "today"
+    /// (default: the system's).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: default_admin_listen(),
+            token: None,
+            timezone: None,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The configured time zone, or the system's (UTC when it cannot be told).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.timezone
+            .as_deref()
+            .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+            .unwrap_or_else(|| jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+
+    /// Why this section cannot be served as it is, if it cannot.
+    pub fn refusal(&self) -> Option<String> {
+        let no_token = self.token.as_deref().is_none_or(str::is_empty);
+        (no_token && !self.listen.ip().is_loopback()).then(|| {
+            format!(
+                "admin.listen {} is not a loopback address: set admin.token",
+                self.listen
+            )
+        })
+    }
+}
+
 /// An agent extension: a softphone that registers and takes queue calls.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,6 +372,9 @@ pub struct Config {
     /// Call records: the store and the report targets (see [`cdr`]).
     #[serde(default)]
     pub cdr: cdr::CdrConfig,
+    /// Admin HTTP API and wallboard; off when absent.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
     /// State, CDRs, recordings and voicemail.
     #[serde(default = "default_var")]
     pub var_dir: PathBuf,
@@ -496,6 +551,27 @@ impl Config {
         }
         queues::validate(self, text, &mut out);
         cdr::validate(self, text, &mut out);
+        if let Some(admin) = &self.admin {
+            if let Some(why) = admin.refusal() {
+                out.push(self.problem(text, &yaml_path!["admin", "listen"], why));
+            }
+            if admin.token.as_deref().is_some_and(|t| t.len() < 8) {
+                out.push(self.problem(
+                    text,
+                    &yaml_path!["admin", "token"],
+                    "admin.token must be at least 8 characters",
+                ));
+            }
+            if let Some(zone) = &admin.timezone {
+                if jiff::tz::TimeZone::get(zone).is_err() {
+                    out.push(self.problem(
+                        text,
+                        &yaml_path!["admin", "timezone"],
+                        format!("unknown time zone {zone:?} (an IANA name like Europe/London)"),
+                    ));
+                }
+            }
+        }
         out
     }
 

@@ -84,3 +84,35 @@ fn syntax_error_is_located() {
     let errs = load("sip:\n\tlisten: 127.0.0.1:5060\n").unwrap_err();
     assert!(errs[0].starts_with("2:1: "), "{errs:?}");
 }
+
+#[test]
+fn admin_section_is_checked_where_it_is_written() {
+    let text = "admin:\n  listen: 0.0.0.0:8080\n  timezone: Mars/Olympus\n";
+    let errs = load(text).unwrap_err();
+    let want = [
+        "2:3: admin.listen 0.0.0.0:8080 is not a loopback address: set admin.token",
+        "3:3: unknown time zone \"Mars/Olympus\"",
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:?}");
+    for (w, g) in want.iter().zip(&errs) {
+        assert!(g.starts_with(w), "got {g:?}, want {w:?}");
+    }
+    let errs = load("admin:\n  listen: 0.0.0.0:8080\n  token: short\n").unwrap_err();
+    assert_eq!(errs, ["3:3: admin.token must be at least 8 characters"]);
+    // A token makes a public address acceptable; without the section nothing is served.
+    let cfg = load("admin:\n  listen: 0.0.0.0:8080\n  token: long-enough\n").unwrap();
+    assert_eq!(cfg.admin.unwrap().token.as_deref(), Some("long-enough"));
+    assert!(load("sip: {}\n").unwrap().admin.is_none());
+}
+
+#[test]
+fn demo_config_serves_the_wallboard_on_8080() {
+    let cfg = Config::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/switchboard.yaml"
+    )))
+    .unwrap();
+    let admin = cfg.admin.expect("admin section");
+    assert_eq!(admin.listen, "127.0.0.1:8080".parse().unwrap());
+    assert!(admin.token.is_some());
+}

@@ -40,6 +40,9 @@ pub fn run(mut cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
         cfg.var_dir = v.clone();
     }
     args.cdr.apply(&mut cfg);
+    if let Some(a) = args.admin_listen {
+        cfg.admin.get_or_insert_with(Default::default).listen = a;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -126,8 +129,19 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let (lookup_tx, lookups) = mpsc::unbounded_channel();
     let (reload_tx, reloads) = mpsc::unbounded_channel();
-    reload::spawn(cfg.clone(), reload_tx, stop.clone());
-    let calls = Calls::new(
+    let (flows_status, flows) = tokio::sync::watch::channel(reload::status(&loaded, 1));
+    reload::spawn(cfg.clone(), reload_tx, flows_status, stop.clone());
+    let (admin_tx, admin) = mpsc::channel(64);
+    let live_changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Some(a) = &cfg.admin {
+        let links = crate::admin::AdminLinks {
+            core: admin_tx,
+            flows,
+            changed: live_changed.clone(),
+        };
+        crate::admin::spawn(a, &cfg, links, stop.clone()).await?;
+    }
+    let mut calls = Calls::new(
         calls::CallsConfig {
             numbers: cfg.numbers.clone(),
             prompts: loaded.prompts,
@@ -145,6 +159,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         media,
         lookup_tx,
     );
+    let zone = cfg.admin.clone().unwrap_or_default().zone();
+    calls.watch_live(zone, cfg.cdr.clone(), live_changed);
     let mut core = Core {
         endpoint,
         udp,
@@ -165,6 +181,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             media_events,
             lookups,
             reloads,
+            admin,
         },
         stop,
     )
@@ -203,6 +220,8 @@ struct Inbox {
     media_events: mpsc::UnboundedReceiver<MediaEvent>,
     lookups: mpsc::UnboundedReceiver<calls::LookupDone>,
     reloads: mpsc::UnboundedReceiver<reload::Loaded>,
+    /// Snapshots and agent commands from the admin API.
+    admin: mpsc::Receiver<crate::admin::api::Request>,
 }
 
 struct Core<'a> {
@@ -257,6 +276,7 @@ impl Core<'_> {
                 Some(ev) = inbox.media_events.recv() => self.calls.on_media_event(Instant::now(), &mut self.endpoint, ev),
                 Some(done) = inbox.lookups.recv() => self.calls.on_lookup(Instant::now(), &mut self.endpoint, done),
                 Some(loaded) = inbox.reloads.recv() => self.calls.reload(loaded.flows, loaded.prompts),
+                Some(req) = inbox.admin.recv() => self.calls.admin(Instant::now(), &mut self.endpoint, req),
                 _ = tokio::time::sleep_until(sleep_until.into()) => {
                     let now = Instant::now();
                     self.endpoint.handle_input(Input::Timeout(now));

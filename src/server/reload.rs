@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::admin::api::{FlowsStatus, ReloadError};
 use crate::config::Config;
 use crate::ivr::check::check_set;
 use crate::ivr::commands::{queue_names_from_config, DEFAULT_QUEUES};
@@ -59,9 +60,31 @@ pub fn load(cfg: &Config) -> Result<Loaded, Vec<String>> {
     }
 }
 
+/// What the admin API shows about the set `loaded` as version `version`.
+pub fn status(loaded: &Loaded, version: u64) -> FlowsStatus {
+    FlowsStatus {
+        version,
+        loaded_unix_ms: jiff::Timestamp::now().as_millisecond(),
+        flows: loaded
+            .flows
+            .flows()
+            .iter()
+            .map(|f| f.name.clone())
+            .collect(),
+        prompts: loaded.prompts.len(),
+        last_error: None,
+    }
+}
+
 /// Watches `flows_dir` and `sounds_dir` and listens for SIGHUP; sends each
-/// successfully checked reload to `tx`.
-pub fn spawn(cfg: Config, tx: mpsc::UnboundedSender<Loaded>, stop: CancellationToken) {
+/// successfully checked reload to `tx`, and the outcome of every attempt
+/// (the version, or the refusal's problems) to `status`.
+pub fn spawn(
+    cfg: Config,
+    tx: mpsc::UnboundedSender<Loaded>,
+    status: watch::Sender<FlowsStatus>,
+    stop: CancellationToken,
+) {
     let (changed_tx, mut changed) = mpsc::unbounded_channel::<()>();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if res.is_ok_and(|e| !e.kind.is_access()) {
@@ -119,6 +142,13 @@ pub fn spawn(cfg: Config, tx: mpsc::UnboundedSender<Loaded>, stop: CancellationT
                         prompts = loaded.prompts.len(),
                         "flows and prompts reloaded"
                     );
+                    status.send_modify(|s| {
+                        let last_error = s.last_error.take();
+                        *s = FlowsStatus {
+                            last_error,
+                            ..self::status(&loaded, s.version + 1)
+                        };
+                    });
                     let _ = tx.send(loaded);
                 }
                 Ok(Err(problems)) => {
@@ -129,6 +159,12 @@ pub fn spawn(cfg: Config, tx: mpsc::UnboundedSender<Loaded>, stop: CancellationT
                         problems = problems.len(),
                         "reload refused; the previous flows keep serving"
                     );
+                    status.send_modify(|s| {
+                        s.last_error = Some(ReloadError {
+                            at_unix_ms: jiff::Timestamp::now().as_millisecond(),
+                            problems,
+                        })
+                    });
                 }
                 Err(e) => error!("reload failed: {e}"),
             }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod audio;
+pub mod http;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub child: Child,
     pub sip: SocketAddr,
+    /// The admin API and wallboard (always on a free port of its own, so
+    /// servers run side by side; the demo token applies when configured).
+    pub admin: SocketAddr,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
     config: PathBuf,
@@ -120,15 +124,19 @@ impl Server {
     ) -> Server {
         let port = free_port();
         let sip: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.path().join("switchboard.log");
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let mut extra = extra;
+        extra.extend(["--admin-listen".to_string(), admin.to_string()]);
         let child = Self::spawn(config, sip, &dir.path().join("var"), &extra, &env, &log);
         Server {
             child,
             sip,
+            admin,
             dir,
             log,
             config: config.to_path_buf(),

@@ -320,6 +320,7 @@ impl Calls {
                 in_survey: false,
                 transfers: 0,
                 ended_by: HungUpBy::System,
+                started: now,
             },
         );
         self.by_stream.insert(stream, customer);

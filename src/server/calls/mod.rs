@@ -13,8 +13,10 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn};
 
+mod admin;
 mod callback;
 mod features;
+mod live;
 mod queue;
 mod record;
 mod transfer;
@@ -79,6 +81,7 @@ struct Call {
     /// Who ends the call when we hang up on the caller (the agent left, or
     /// the system did).
     ended_by: HungUpBy,
+    started: Instant,
 }
 
 /// Our outgoing call to an agent's phone for a queued caller.
@@ -160,6 +163,7 @@ pub struct Calls {
     trunk: Option<std::net::SocketAddr>,
     recordings_dir: PathBuf,
     records: record::Records,
+    live: live::LiveStats,
 }
 
 struct VoicemailMeta {
@@ -212,6 +216,7 @@ impl Calls {
             trunk: cfg.trunk,
             recordings_dir: cfg.recordings_dir,
             records: record::Records::new(cfg.cdr),
+            live: live::LiveStats::new(cfg.clock, Instant::now()),
         }
     }
 
@@ -317,6 +322,7 @@ impl Calls {
                         in_survey: false,
                         transfers: 0,
                         ended_by: HungUpBy::System,
+                        started: now,
                     },
                 );
                 self.by_stream.insert(stream, call);
@@ -466,6 +472,7 @@ impl Calls {
                             // A caller with a callback booked keeps its place off the line.
                             if c.queue.is_some() && c.callback != callback::Stage::Booked {
                                 let _ = self.router.handle(now, AcdInput::CallLeft { call: c.acd });
+                                self.live.call_ended(now, c.acd);
                             }
                             if let Some(leg) = c.bridged {
                                 ep.hangup_call(now, leg);

@@ -18,6 +18,7 @@ impl Calls {
     /// Carries out the router's decisions.
     pub(super) fn run_router(&mut self, now: Instant, ep: &mut Endpoint) {
         while let Some(out) = self.router.poll_output() {
+            self.live.observe(now, &out);
             match out {
                 AcdOutput::Offer {
                     call,
@@ -77,6 +78,7 @@ impl Calls {
                 }
             }
         }
+        self.live.reconcile(now, &self.router);
     }
 
     /// Rings `agent`'s most recently registered phone that answers pings, for
@@ -360,6 +362,7 @@ impl Calls {
         let AcdInput::CallJoins { queue, .. } = &join else {
             return;
         };
+        let joined = queue.clone();
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
@@ -382,8 +385,9 @@ impl Calls {
         if let Some(c) = self.calls.get_mut(&call) {
             c.holding = play;
         }
-        if let Err(e) = self.router.handle(now, join) {
-            warn!(%call, "cannot queue: {e}");
+        match self.router.handle(now, join) {
+            Ok(()) => self.live.joined(now, acd, &joined),
+            Err(e) => warn!(%call, "cannot queue: {e}"),
         }
         self.run_router(now, ep);
     }
