@@ -180,7 +180,8 @@ fn an_agent_transfers_the_caller_to_an_extension() {
 /// A billing caller waits while 1001 talks to another caller, presses 1 for
 /// a callback, confirms with 1 and is hung up on; once 1001 is free (wrap-up
 /// done) 1001 rings first, then the customer's phone (through the trunk).
-/// `answers`: the customer picks up and hears 1001; otherwise its phone is
+/// `answers`: the customer picks up and hears 1001; otherwise it calls with
+/// its number withheld, types the number to call back, its phone is then
 /// busy, and with one attempt allowed the callback fails.
 fn callback(answers: bool) {
     let Some(python) = require_pjsua2() else {
@@ -240,11 +241,15 @@ fn callback(answers: bool) {
         "--rtp-port",
         &free_port_range(8).to_string(),
         "--user",
-        "0612345678",
+        if answers { "0612345678" } else { "anonymous" },
         "--call",
         &format!("sip:5000@{}", server.sip),
         "--dtmf-plan",
-        "1:11,6:1,9:1",
+        if answers {
+            "1:11,6:1,9:1"
+        } else {
+            "1:11,6:1,8:0612345678#,13:1"
+        },
         "--record",
         &heard.display().to_string(),
         "--hold",
@@ -288,7 +293,7 @@ fn callback(answers: bool) {
     let records = server.records(2);
     let r = records
         .iter()
-        .find(|r| r["caller"] == "0612345678")
+        .find(|r| r["callback"]["number"] == "0612345678")
         .unwrap_or_else(|| panic!("{records:#?}"));
     assert_eq!(r["callback"]["number"], "0612345678", "{r:#}");
     let attempts = r["callback"]["attempts"].as_array().unwrap();

@@ -17,12 +17,16 @@ use crate::sip::session::{CallRef, DialRequest};
 use crate::sip::transport::{Peer, Transport};
 
 /// Where a waiting caller is in asking for a callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) enum Stage {
     #[default]
     None,
-    /// "We will call you back on <number>; press 1 to confirm, 2 to keep waiting."
-    Confirming { play: u64 },
+    /// "We will call you back on <number>; press 1 to confirm, 2 to keep
+    /// waiting, 3 to enter a different number."
+    Confirming { play: u64, number: String },
+    /// "Enter the number to call you back on, then hash": digits so far
+    /// (hold music plays once the caller starts typing).
+    Entering { play: u64, digits: String },
     /// "Your callback is booked", then we hang up.
     Booking { play: u64 },
     /// Off the line; the router keeps the place.
@@ -33,7 +37,9 @@ impl Stage {
     /// The prompt of this stage, whose end moves it on.
     pub(super) fn prompt(&self) -> Option<u64> {
         match self {
-            Stage::Confirming { play } | Stage::Booking { play } => Some(*play),
+            Stage::Confirming { play, .. }
+            | Stage::Entering { play, .. }
+            | Stage::Booking { play } => Some(*play),
             _ => None,
         }
     }
@@ -67,11 +73,35 @@ impl Calls {
         if c.bridged.is_some() || c.ivr.as_ref().is_some_and(|s| !s.is_done()) {
             return false;
         }
-        match c.callback {
-            Stage::Confirming { .. } => {
+        match &c.callback {
+            Stage::Confirming { number, .. } => {
+                let number = number.clone();
                 match digit {
-                    '1' => self.book_callback(now, ep, call),
+                    '1' => self.book_callback(now, ep, call, number),
                     '2' | '*' => self.back_to_hold(call),
+                    '3' => self.ask_number(call),
+                    _ => {}
+                }
+                return true;
+            }
+            Stage::Entering { play, digits } => {
+                let (play, mut digits) = (*play, digits.clone());
+                match digit {
+                    '#' if self.callback_target(ep, &digits).is_some() => {
+                        self.ask_callback(call, digits)
+                    }
+                    // Not a number we can call: say so and ask again.
+                    '#' => {
+                        info!(%call, %digits, "callback number refused");
+                        self.ask_number_with(call, &["invalid", "callback-enter"]);
+                    }
+                    '*' => self.back_to_hold(call),
+                    d if d.is_ascii_digit() && digits.len() < 20 => {
+                        digits.push(d);
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.callback = Stage::Entering { play, digits };
+                        }
+                    }
                     _ => {}
                 }
                 return true;
@@ -83,11 +113,8 @@ impl Calls {
             return false;
         };
         let key = digit.to_string();
-        if q.callback_enabled()
-            && q.callback.as_ref().is_some_and(|cb| cb.key == key)
-            && self.callback_target(ep, &c.caller).is_some()
-        {
-            self.ask_callback(call);
+        if q.callback_enabled() && q.callback.as_ref().is_some_and(|cb| cb.key == key) {
+            self.offer_callback(ep, call);
             return true;
         }
         if let Some(leave) = q.leave.as_ref().filter(|l| l.key == key) {
@@ -104,12 +131,46 @@ impl Calls {
         false
     }
 
-    /// Reads the caller's number back and asks to confirm it.
-    pub(super) fn ask_callback(&mut self, call: CallRef) {
+    /// The caller wants a callback: confirm its own number if we can call
+    /// it, else ask for one (a withheld or unreachable caller id).
+    pub(super) fn offer_callback(&mut self, ep: &Endpoint, call: CallRef) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
-        let (lang, stream, number) = (c.lang.clone(), c.stream, c.caller.clone());
+        let caller = c.caller.clone();
+        if self.callback_target(ep, &caller).is_some() {
+            self.ask_callback(call, caller);
+        } else {
+            self.ask_number(call);
+        }
+    }
+
+    fn ask_number(&mut self, call: CallRef) {
+        self.ask_number_with(call, &["callback-enter"]);
+    }
+
+    fn ask_number_with(&mut self, call: CallRef, names: &[&str]) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let lang = c.lang.clone();
+        if let Some(play) = self.play_names(call, names, &lang, true, None) {
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.holding = None;
+                c.callback = Stage::Entering {
+                    play,
+                    digits: String::new(),
+                };
+            }
+        }
+    }
+
+    /// Reads `number` back and asks to confirm it.
+    fn ask_callback(&mut self, call: CallRef, number: String) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let (lang, stream) = (c.lang.clone(), c.stream);
         let p = &self.prompts;
         let mut prompts: Vec<_> = p.get(&lang, "callback-confirm").into_iter().collect();
         prompts.extend(p.say_digits(&number, &lang));
@@ -122,20 +183,20 @@ impl Calls {
             prompts,
             barge_in: true,
         });
+        info!(%call, %number, "callback offered");
         if let Some(c) = self.calls.get_mut(&call) {
             c.holding = None;
-            c.callback = Stage::Confirming { play };
+            c.callback = Stage::Confirming { play, number };
         }
-        info!(%call, %number, "callback offered");
     }
 
-    fn book_callback(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+    fn book_callback(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef, number: String) {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
         let input = AcdInput::CallbackRequested {
             call: c.acd,
-            number: c.caller.clone(),
+            number: number.clone(),
         };
         if let Err(e) = self.router.handle(now, input) {
             warn!(%call, "callback refused: {e}");
@@ -143,7 +204,7 @@ impl Calls {
             return;
         }
         let booked = Booked {
-            number: c.caller.clone(),
+            number,
             dialed: c.number.clone(),
             lang: c.lang.clone(),
             sip_call_id: c.sip_call_id.clone(),
@@ -171,9 +232,20 @@ impl Calls {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        match c.callback {
+        match &c.callback {
             // No key: the caller keeps waiting on hold (and may press again).
             Stage::Confirming { .. } if !interrupted => self.back_to_hold(call),
+            Stage::Entering { digits, .. } if digits.is_empty() && !interrupted => {
+                self.back_to_hold(call)
+            }
+            // Typing: music while the caller finishes the number with #.
+            Stage::Entering { .. } => {
+                let lang = c.lang.clone();
+                let play = self.play_names(call, &["moh"], &lang, false, None);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.holding = play;
+                }
+            }
             Stage::Booking { .. } => {
                 c.callback = Stage::Booked;
                 ep.hangup_call(now, call);

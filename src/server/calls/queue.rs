@@ -544,7 +544,7 @@ impl Calls {
                 self.start_service(now, ep, call);
             }
             // The router keeps the caller's place while it decides.
-            OverflowTarget::Callback => self.ask_callback(call),
+            OverflowTarget::Callback => self.offer_callback(ep, call),
         }
     }
 }
