@@ -296,8 +296,52 @@ fn the_api_needs_the_token_pauses_agents_and_shows_waiting_callers() {
     let q = s.wait_json("/api/queues/billing", |q| q["today"]["abandoned"] == 2);
     assert_eq!(q["service_level"]["today"], 0.0);
     assert_eq!(q["longest_wait_s"], 0.0);
+    // Their call records, from the CDR store, through the API.
+    let cdrs = s.wait_json("/api/cdrs?since=today", |v| {
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["queue"] == "billing")
+            .count()
+            == 2
+    });
+    for r in cdrs["records"].as_array().unwrap() {
+        assert_eq!(r["disposition"]["kind"], "abandoned_in_queue", "{r:#}");
+        assert_eq!(r["dialed"], "5000");
+    }
+    assert_eq!(get(admin, "/api/cdrs?since=soon", TOKEN).status, 400);
     let r = post(admin, "/api/agents/1003/unpause", TOKEN, "");
     assert_eq!(r.json()["state"], "available");
+
+    // A third caller: 1001 answers by hand (baresip `accept`), talks 3 s and
+    // wraps up (10 s). Now there is a handle time: staffing advice appears.
+    s.billing_caller(3);
+    s.wait_json("/api/queues/billing", |q| q["ringing"] == 1);
+    let accepted = s.phones.command("accept", "");
+    assert_eq!(accepted["ok"], true, "{accepted}");
+    let q = s.wait_json("/api/queues/billing", |q| !q["staffing"].is_null());
+    s.finish_callers();
+    assert_eq!(
+        (
+            q["today"]["answered"].as_u64(),
+            q["today"]["answered_in_time"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    // One answered in time out of three outcomes (no short abandons).
+    let sl = q["service_level"]["today"].as_f64().unwrap();
+    assert!((sl - 100.0 / 3.0).abs() < 1e-9, "{q:#}");
+    let st = &q["staffing"];
+    assert_eq!(st["calls"], 3, "{q:#}");
+    assert!(st["aht_s"].as_f64().unwrap() > 0.0, "{q:#}");
+    assert!(st["erlang_c_agents"].as_u64().unwrap() >= 1, "{q:#}");
+    // Patience is measured from the two abandons, so Erlang A answers too.
+    assert!(
+        st["patience_s"].as_f64().is_some() && st["erlang_a_agents"].as_u64().is_some(),
+        "{q:#}"
+    );
+    assert_eq!(s.agent_state("1001"), "available");
 }
 
 /// The PNG's width and height (IHDR, the first chunk).

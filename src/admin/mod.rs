@@ -9,6 +9,7 @@
 //! (never sent to the server) or asks for it.
 
 pub mod api;
+mod cdrs;
 mod metrics;
 mod staffing;
 mod wallboard;
@@ -51,7 +52,15 @@ struct Shared {
     feed: watch::Receiver<Option<Arc<str>>>,
     /// Wakes the feed: core changes, and a new wallboard client.
     wake: Arc<Notify>,
+    /// The server's wall clock, Unix ms (follows `SWITCHBOARD_CLOCK`).
+    now_ms: Clock,
+    /// Whose midnight "today" means in CDR queries.
+    zone: jiff::tz::TimeZone,
+    cdr_store: crate::store::cdr::StoreLocation,
 }
+
+/// The server's wall clock, Unix milliseconds.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 type AppState = Arc<Shared>;
 
@@ -61,6 +70,7 @@ pub struct AdminLinks {
     pub flows: watch::Receiver<FlowsStatus>,
     /// Notified by the core whenever live figures change.
     pub changed: Arc<Notify>,
+    pub now_ms: Clock,
 }
 
 /// Binds `admin.listen` and serves until `stop`; returns the bound address.
@@ -97,6 +107,9 @@ pub async fn spawn(
         flows: links.flows,
         feed,
         wake: links.changed,
+        now_ms: links.now_ms,
+        zone: admin.zone(),
+        cdr_store: cfg.cdr_store(),
     });
     tokio::spawn(feed_loop(shared.clone(), feed_tx, stop.clone()));
     let app = router(shared);
@@ -122,6 +135,7 @@ fn router(shared: AppState) -> Router {
         .route("/api/queues/{name}", get(queue))
         .route("/api/calls", get(calls))
         .route("/api/flows", get(flows))
+        .route("/api/cdrs", get(cdrs::cdrs))
         .route("/api/wallboard/stream", get(wallboard::stream))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));

@@ -115,6 +115,14 @@ fn app(token: Option<&str>) -> (Router, mpsc::UnboundedReceiver<(String, Command
             }
         }
     });
+    (router(shared(core, token)), seen)
+}
+
+/// 2026-11-23 10:07:00 UTC.
+const NOW_MS: i64 = 1_795_428_420_000;
+
+/// The shared state around `core`; CDRs from an empty SQLite store.
+fn shared(core: mpsc::Sender<Request>, token: Option<&str>) -> Arc<Shared> {
     let (_, flows) = watch::channel(FlowsStatus {
         version: 3,
         loaded_unix_ms: 1,
@@ -123,15 +131,18 @@ fn app(token: Option<&str>) -> (Router, mpsc::UnboundedReceiver<(String, Command
         last_error: None,
     });
     let (_feed_tx, feed) = watch::channel(None);
-    let shared = Arc::new(Shared {
+    let db = std::env::temp_dir().join("switchboard-admin-test-cdr.db");
+    Arc::new(Shared {
         core,
         token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
         names: [("1001".to_string(), "Alice Archer".to_string())].into(),
         flows,
         feed,
         wake: Arc::new(Notify::new()),
-    });
-    (router(shared), seen)
+        now_ms: Arc::new(|| NOW_MS),
+        zone: jiff::tz::TimeZone::UTC,
+        cdr_store: crate::store::cdr::StoreLocation::Sqlite(db),
+    })
 }
 
 async fn call(
@@ -281,22 +292,7 @@ async fn single_resources_and_flows() {
 async fn a_core_that_is_gone_gives_503() {
     let (core, requests) = mpsc::channel::<Request>(1);
     drop(requests);
-    let (_, flows) = watch::channel(FlowsStatus {
-        version: 1,
-        loaded_unix_ms: 0,
-        flows: vec![],
-        prompts: 0,
-        last_error: None,
-    });
-    let (_feed_tx, feed) = watch::channel(None);
-    let app = router(Arc::new(Shared {
-        core,
-        token: None,
-        names: Default::default(),
-        flows,
-        feed,
-        wake: Arc::new(Notify::new()),
-    }));
+    let app = router(shared(core, None));
     let (status, _) = call(&app, "GET", "/api/agents", None, "").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
@@ -341,5 +337,34 @@ fn metrics_are_prometheus_text() {
             text.lines().any(|l| l == want),
             "no line {want:?} in\n{text}"
         );
+    }
+}
+
+#[tokio::test]
+async fn cdr_queries_take_the_report_periods() {
+    let (app, _) = app(Some("sesame-sesame"));
+    let auth = Some("Bearer sesame-sesame");
+    let (status, _) = call(&app, "GET", "/api/cdrs", None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(&app, "GET", "/api/cdrs", auth, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // Today (UTC midnight) until now.
+    assert_eq!(v["since_unix_ms"], NOW_MS - (10 * 3600 + 7 * 60) * 1000);
+    assert_eq!(v["until_unix_ms"], NOW_MS);
+    assert_eq!(
+        (
+            v["truncated"].as_bool(),
+            v["records"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(0))
+    );
+    let path = "/api/cdrs?since=2026-11-01&until=2026-11-02T12:00:00Z&limit=5";
+    let (status, body) = call(&app, "GET", path, auth, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("\"until_unix_ms\":1793620800000"), "{body}");
+    for bad in ["?since=soon", "?since=today&until=yesterday", "?from=today"] {
+        let (status, body) = call(&app, "GET", &format!("/api/cdrs{bad}"), auth, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }

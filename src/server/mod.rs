@@ -138,6 +138,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             core: admin_tx,
             flows,
             changed: live_changed.clone(),
+            now_ms: std::sync::Arc::new(move || clock.at(Instant::now())),
         };
         crate::admin::spawn(a, &cfg, links, stop.clone()).await?;
     }
