@@ -416,3 +416,39 @@ fn the_wallboard_in_chromium_shows_the_queue_and_agents_live() {
     assert!(report["ink"].as_f64().unwrap() > 0.01, "{report:#}");
     s.finish_callers();
 }
+
+#[test]
+fn a_public_admin_address_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.yaml");
+    let yaml = common::demo_config_with(&[("  token: switchboard-demo", "")]);
+    std::fs::write(
+        &config,
+        format!(
+            "{yaml}\nflows_dir: {}\nsounds_dir: {}\n",
+            repo().join("ivr-flows").display(),
+            repo().join("sounds").display()
+        ),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .args(["--sip-listen", &format!("127.0.0.1:{port}")])
+        .arg("--var-dir")
+        .arg(dir.path().join("var"))
+        .args([
+            "--admin-listen",
+            &format!("0.0.0.0:{}", common::free_port()),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is not a loopback address: set admin.token"),
+        "{stderr}"
+    );
+}
