@@ -7,6 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::http::get;
 use common::{agent_args, pj_call, pj_call_to, pj_peer, require_pjsua2, Server};
 
 const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
@@ -145,6 +146,36 @@ fn a_mix_of_calls_gives_the_records_and_the_report_it_should() {
     assert!(
         (longest - by_hand).abs() < 0.01,
         "longest wait {longest} vs {by_hand}"
+    );
+
+    // The live numbers the wallboard shows (its stream carries the same
+    // snapshot) agree with the records: 2 offered, 1 answered, 1 abandoned,
+    // and the service level by hand — answered within 20 s over the offered
+    // calls that were not short abandons (under 5 s).
+    let live = get(
+        server.admin,
+        "/api/queues/billing",
+        Some("switchboard-demo"),
+    )
+    .json();
+    let today = &live["today"];
+    assert_eq!(
+        (&today["offered"], &today["answered"], &today["abandoned"]),
+        (&2.into(), &1.into(), &1.into()),
+        "{live:#}"
+    );
+    let in_time = u64::from(asa <= 20.0);
+    let short = u64::from(wait < 5000);
+    let by_hand = 100.0 * in_time as f64 / (2 - short) as f64;
+    let shown = live["service_level"]["today"].as_f64().unwrap();
+    assert!(
+        (shown - by_hand).abs() < 0.1,
+        "wallboard service level {shown} vs {by_hand}\n{live:#}"
+    );
+    let reported = billing["service_level"].as_f64().unwrap();
+    assert!(
+        (reported * 100.0 - by_hand).abs() < 0.1 || (reported - by_hand).abs() < 0.1,
+        "report's service level {reported} vs {by_hand}\n{billing:#}"
     );
 }
 
