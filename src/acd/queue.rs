@@ -9,7 +9,7 @@
 //! its requirements widen.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,7 +144,6 @@ pub(crate) struct Caller {
     pub vars: BTreeMap<String, String>,
     pub state: CState,
     pub callback: Option<Callback>,
-    pub timers: [Option<Instant>; 4],
     /// max_wait passed while an agent was ringing: applied if the offer fails.
     pub max_wait_due: bool,
     /// Queues this call was moved through by overflows.
@@ -164,4 +163,187 @@ impl Caller {
 pub(crate) enum Timer {
     WrapUp(AgentIdx),
     Caller(CallId, u8),
+}
+
+/// Hash maps of the router: call ids and extensions are hashed on every
+/// event, and SipHash's DoS resistance buys nothing for keys the shell and
+/// the configuration choose.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Callers by call id. The records live in a slab and the map holds only
+/// their index: a join or departure moves no record, and the map (16 bytes
+/// an entry) stays small enough for the cache at 100,000 callers.
+#[derive(Default)]
+pub(crate) struct Callers {
+    ix: FastMap<CallId, u32>,
+    slab: Vec<Option<Caller>>,
+    /// Per slot and timer kind (`T_*`): bumped whenever that deadline is set
+    /// or cleared and when the caller leaves, never reset, so a heap entry
+    /// carrying the current number is the live deadline. Kept apart from the
+    /// records: checking an entry reads 16 bytes, not a whole caller.
+    gens: Vec<[u32; 4]>,
+    free: Vec<u32>,
+}
+
+impl Callers {
+    pub fn get(&self, call: &CallId) -> Option<&Caller> {
+        self.ix
+            .get(call)
+            .and_then(|&i| self.slab[i as usize].as_ref())
+    }
+
+    pub fn get_mut(&mut self, call: &CallId) -> Option<&mut Caller> {
+        self.ix
+            .get(call)
+            .and_then(|&i| self.slab[i as usize].as_mut())
+    }
+
+    pub fn contains_key(&self, call: &CallId) -> bool {
+        self.ix.contains_key(call)
+    }
+
+    /// The call must not be present (the router checks first).
+    pub fn insert(&mut self, call: CallId, caller: Caller) {
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(caller);
+                i
+            }
+            None => {
+                self.slab.push(Some(caller));
+                self.gens.push([0; 4]);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        if let Some(old) = self.ix.insert(call, i) {
+            self.slab[old as usize] = None;
+            self.bump_all(old);
+            self.free.push(old);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ix.len()
+    }
+
+    pub fn remove(&mut self, call: &CallId) -> Option<Caller> {
+        let i = self.ix.remove(call)?;
+        self.bump_all(i);
+        self.free.push(i);
+        self.slab[i as usize].take()
+    }
+
+    /// The caller's slot, which its timer entries carry.
+    pub fn slot(&self, call: &CallId) -> Option<u32> {
+        self.ix.get(call).copied()
+    }
+
+    /// Invalidates the slot's deadline of `kind`; returns the number a new
+    /// entry for it carries.
+    pub fn bump(&mut self, slot: u32, kind: u8) -> u32 {
+        let g = &mut self.gens[slot as usize][kind as usize];
+        *g = g.wrapping_add(1);
+        *g
+    }
+
+    pub fn is_current(&self, slot: u32, kind: u8, gen: u32) -> bool {
+        self.gens[slot as usize][kind as usize] == gen
+    }
+
+    fn bump_all(&mut self, slot: u32) {
+        for kind in 0..4 {
+            self.bump(slot, kind);
+        }
+    }
+}
+
+/// Pending deadlines, earliest first (ties in `Timer` order, as a sorted
+/// set would give). Cancelling a deadline leaves its entry behind: finding it
+/// to remove it would cost as much as the insert, and most deadlines (ring
+/// timeouts, widening of callers who get served) are cancelled. The router
+/// tells live entries from stale ones (`Router::timer_live`) when they reach
+/// the front, and `compact` drops the stale ones once there are more entries
+/// than there can be live deadlines.
+///
+/// Most deadlines are "now + a fixed duration of their source" (a queue's
+/// ring timeout, its second widening step...), so each source's deadlines
+/// arrive in order: they go to a FIFO lane of their own (O(1) in and out),
+/// and a small heap of the lanes' fronts yields the earliest. An entry that
+/// would break its lane's order goes to a heap of its own (`spill`).
+#[derive(Default)]
+pub(crate) struct Timers {
+    lanes: Vec<VecDeque<TimerEntry>>,
+    /// The front of every non-empty lane, and the lane.
+    fronts: BinaryHeap<Reverse<(TimerEntry, u32)>>,
+    spill: BinaryHeap<Reverse<TimerEntry>>,
+    len: usize,
+}
+
+/// A deadline with, for a caller's, its slot and generation in `Callers`.
+pub(crate) type TimerEntry = (Instant, Timer, u32, u32);
+
+impl Timers {
+    /// Adds a deadline to the lane of its source (any number; one source
+    /// per lane keeps lanes sorted without help).
+    pub fn push(&mut self, lane: usize, entry: TimerEntry) {
+        self.len += 1;
+        if self.lanes.len() <= lane {
+            self.lanes.resize_with(lane + 1, VecDeque::new);
+        }
+        let l = &mut self.lanes[lane];
+        match l.back() {
+            None => {
+                l.push_back(entry);
+                self.fronts.push(Reverse((entry, lane as u32)));
+            }
+            Some(back) if *back <= entry => l.push_back(entry),
+            Some(_) => self.spill.push(Reverse(entry)),
+        }
+    }
+
+    pub fn peek(&self) -> Option<TimerEntry> {
+        let lane = self.fronts.peek().map(|r| r.0 .0);
+        let spill = self.spill.peek().map(|r| r.0);
+        match (lane, spill) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn pop(&mut self) -> Option<TimerEntry> {
+        let spill = self.spill.peek().map(|r| r.0);
+        if let Some(&Reverse((entry, lane))) = self.fronts.peek() {
+            if spill.is_none_or(|s| entry <= s) {
+                self.fronts.pop();
+                let l = &mut self.lanes[lane as usize];
+                l.pop_front();
+                if let Some(&next) = l.front() {
+                    self.fronts.push(Reverse((next, lane)));
+                }
+                self.len -= 1;
+                return Some(entry);
+            }
+        }
+        let entry = self.spill.pop()?.0;
+        self.len -= 1;
+        Some(entry)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Keeps only the entries `live` accepts (O(n); the caller makes it rare).
+    pub fn compact(&mut self, mut live: impl FnMut(&TimerEntry) -> bool) {
+        self.spill.retain(|r| live(&r.0));
+        self.fronts.clear();
+        self.len = self.spill.len();
+        for (i, l) in self.lanes.iter_mut().enumerate() {
+            l.retain(&mut live);
+            self.len += l.len();
+            if let Some(&front) = l.front() {
+                self.fronts.push(Reverse((front, i as u32)));
+            }
+        }
+    }
 }

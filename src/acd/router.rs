@@ -1,6 +1,7 @@
 //! The router: every queue and agent decision, in one sans-IO state machine.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,16 +38,17 @@ pub struct Router {
     epoch: Instant,
     policy: AgentPolicy,
     agents: Vec<Agent>,
-    by_ext: HashMap<String, AgentIdx>,
+    by_ext: FastMap<String, AgentIdx>,
     queues: Vec<Queue>,
-    queue_ix: HashMap<String, QueueIdx>,
-    /// Interned skill names; `(true, lang)` for languages.
-    skills: HashMap<(bool, String), SkillId>,
+    queue_ix: FastMap<String, QueueIdx>,
+    /// Interned skill names and languages (lower case), one id space.
+    skill_ix: FastMap<String, SkillId>,
+    lang_ix: FastMap<String, SkillId>,
     groups: Vec<Group>,
-    group_ix: HashMap<(QueueIdx, Option<SkillId>, Vec<SkillId>), GroupIdx>,
+    group_ix: FastMap<(QueueIdx, Option<SkillId>, Vec<SkillId>), GroupIdx>,
     classes: Vec<Class>,
-    callers: HashMap<CallId, Caller>,
-    timers: BTreeSet<(Instant, Timer)>,
+    callers: Callers,
+    timers: Timers,
     out: VecDeque<Output>,
     seq: u64,
     dirty_callers: VecDeque<CallId>,
@@ -63,15 +65,16 @@ impl Router {
             epoch: now,
             policy: config.agent_policy.clone(),
             agents: Vec::new(),
-            by_ext: HashMap::new(),
+            by_ext: FastMap::default(),
             queues: Vec::new(),
-            queue_ix: HashMap::new(),
-            skills: HashMap::new(),
+            queue_ix: FastMap::default(),
+            skill_ix: FastMap::default(),
+            lang_ix: FastMap::default(),
             groups: Vec::new(),
-            group_ix: HashMap::new(),
+            group_ix: FastMap::default(),
             classes: Vec::new(),
-            callers: HashMap::new(),
-            timers: BTreeSet::new(),
+            callers: Callers::default(),
+            timers: Timers::default(),
             out: VecDeque::new(),
             seq: 0,
             dirty_callers: VecDeque::new(),
@@ -168,6 +171,7 @@ impl Router {
         // Settle even after a refused input: work queued by due timers must
         // not wait for the next event.
         let settled = self.settle(now);
+        self.prune_timers();
         result.and(settled)
     }
 
@@ -193,7 +197,7 @@ impl Router {
 
     /// The next instant at which `Timeout` must be fed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|(at, _)| *at)
+        self.timers.peek().map(|(at, ..)| at)
     }
 
     pub fn agent_state(&self, ext: &str) -> Option<&AgentState> {
@@ -288,7 +292,8 @@ impl Router {
                 if self.callers.contains_key(&call) {
                     return Err(RouterError::AlreadyQueued(call));
                 }
-                let language = language.to_ascii_lowercase();
+                let mut language = language;
+                language.make_ascii_lowercase();
                 self.join(now, call, q, priority, language, skills, vars, 0)
             }
             Input::CallLeft { call } | Input::CallEnded { call } => self.call_gone(now, call),
@@ -411,7 +416,6 @@ impl Router {
             vars,
             state: CState::Waiting,
             callback: None,
-            timers: [None; 4],
             max_wait_due: false,
             hops,
             tried: Vec::new(),
@@ -511,12 +515,8 @@ impl Router {
 
     /// Removes a caller from every structure; agents are the caller's job.
     fn leave_queue(&mut self, call: CallId) -> Option<Caller> {
+        // Its timers' entries go stale (see `timer_live`).
         let c = self.callers.remove(&call)?;
-        for k in 0..4u8 {
-            if let Some(at) = c.timers[k as usize] {
-                self.timers.remove(&(at, Timer::Caller(call, k)));
-            }
-        }
         if c.state == CState::Waiting {
             self.classes[c.class as usize].waiting.remove(&c.key());
         }
@@ -915,46 +915,85 @@ impl Router {
     // ----- timers -------------------------------------------------------
 
     fn set_timer(&mut self, call: CallId, kind: u8, at: Option<Instant>) {
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(slot) = self.callers.slot(&call) else {
             return;
         };
-        let slot = &mut c.timers[kind as usize];
-        if let Some(old) = slot.take() {
-            self.timers.remove(&(old, Timer::Caller(call, kind)));
+        // A replaced deadline's entry goes stale (see `timer_live`).
+        let gen = self.callers.bump(slot, kind);
+        let (Some(at), Some(c)) = (at, self.callers.get(&call)) else {
+            return;
+        };
+        // One lane per queue and source of deadline (see `Timers`).
+        let source = match kind {
+            T_MAX_WAIT => 0,
+            T_ANNOUNCE => 1,
+            T_WIDEN => 5 + c.stage.min(10),
+            _ => match c.state {
+                CState::Dialing(_) => 3,
+                CState::Retry => 4,
+                _ => 2,
+            },
+        };
+        let lane = 1 + c.queue as usize * 16 + source;
+        self.timers
+            .push(lane, (at, Timer::Caller(call, kind), slot, gen));
+    }
+
+    /// Whether a heap entry is still a pending deadline: the agent is still
+    /// in this wrap-up, or the caller's deadline has not been set, cleared or
+    /// fired since (its generation is unchanged).
+    fn timer_live(&self, &(at, timer, slot, gen): &TimerEntry) -> bool {
+        match timer {
+            Timer::WrapUp(a) => self.agents[a as usize].state == AgentState::WrapUp { until: at },
+            Timer::Caller(_, kind) => self.callers.is_current(slot, kind, gen),
         }
-        if let Some(at) = at {
-            *slot = Some(at);
-            self.timers.insert((at, Timer::Caller(call, kind)));
+    }
+
+    /// Drops stale entries from the top (so `poll_timeout` is exact), and
+    /// all of them once the heap holds more entries than there can be live
+    /// deadlines (4 per caller, 1 per agent): memory stays in proportion to
+    /// the callers, and each rebuild is paid for by as many pushes.
+    fn prune_timers(&mut self) {
+        while let Some(entry) = self.timers.peek() {
+            if self.timer_live(&entry) {
+                break;
+            }
+            self.timers.pop();
+        }
+        let bound = 2 * (4 * self.callers.len() + self.agents.len()) + 1024;
+        if self.timers.len() > bound {
+            let mut timers = std::mem::take(&mut self.timers);
+            timers.compact(|e| self.timer_live(e));
+            self.timers = timers;
         }
     }
 
     fn fire_timers(&mut self, now: Instant) -> Result<(), RouterError> {
-        while let Some(&(at, timer)) = self.timers.first() {
+        while let Some(entry) = self.timers.peek() {
+            let (at, timer, slot, _) = entry;
             if at > now {
                 break;
             }
-            self.timers.pop_first();
+            self.timers.pop();
+            if !self.timer_live(&entry) {
+                continue;
+            }
             match timer {
-                Timer::WrapUp(a) => {
-                    // Exactly at `until`, never before (asterisk #1006).
-                    if matches!(self.agents[a as usize].state, AgentState::WrapUp { .. }) {
-                        self.rest_agent(at, a, true)?;
-                    }
-                }
+                // Exactly at `until`, never before (asterisk #1006).
+                Timer::WrapUp(a) => self.rest_agent(at, a, true)?,
                 Timer::Caller(call, kind) => {
-                    if let Some(c) = self.callers.get_mut(&call) {
-                        if c.timers[kind as usize] == Some(at) {
-                            c.timers[kind as usize] = None;
-                        }
-                        self.caller_timer(at, call, kind)?;
-                    }
+                    // Fired: a duplicate entry for the same instant is stale.
+                    self.callers.bump(slot, kind);
+                    self.caller_timer(at, call, kind)?;
                 }
             }
+            // Stale entries must not hide the next live deadline's instant.
+            self.prune_timers();
             // Each deadline's consequences settle before the next deadline,
             // exactly as if the shell had woken at each one; timers due at the
             // same instant all apply first (two callers widening together must
             // compete by priority, not by which timer came out first).
-            if self.timers.first().is_none_or(|&(next, _)| next != at) {
+            if self.timers.peek().is_none_or(|(next, ..)| next != at) {
                 self.settle(at)?;
             }
         }
@@ -1086,11 +1125,9 @@ impl Router {
         if new == AgentState::Available {
             self.free_sets(a, true);
         }
-        if let AgentState::WrapUp { until } = old {
-            self.timers.remove(&(until, Timer::WrapUp(a)));
-        }
+        // Leaving wrap-up early leaves its entry stale (see `timer_live`).
         if let AgentState::WrapUp { until } = new {
-            self.timers.insert((until, Timer::WrapUp(a)));
+            self.timers.push(0, (until, Timer::WrapUp(a), 0, 0));
         }
         self.out.push_back(Output::AgentState {
             agent: self.agents[a as usize].ext.clone(),
@@ -1153,9 +1190,23 @@ impl Router {
     // ----- classes and routing -----------------------------------------
 
     fn skill(&mut self, lang: bool, name: &str) -> SkillId {
-        let key = (lang, name.to_ascii_lowercase());
-        let next = self.skills.len() as SkillId;
-        *self.skills.entry(key).or_insert(next)
+        let next = (self.skill_ix.len() + self.lang_ix.len()) as SkillId;
+        let map = if lang {
+            &mut self.lang_ix
+        } else {
+            &mut self.skill_ix
+        };
+        // Looked up on every join: no allocation for a known, lower-case name.
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
+        if let Some(&id) = map.get(&*name) {
+            return id;
+        }
+        map.insert(name.into_owned(), next);
+        next
     }
 
     /// The group (chain of classes by widening stage) for callers of queue
