@@ -177,6 +177,89 @@ fn an_agent_transfers_the_caller_to_an_extension() {
     transfer_lands_at("1002");
 }
 
+/// A flow's `transfer: 1002` rings agent 1002 directly (no queue): the
+/// caller hears 1002, and 1002 is kept out of the queues meanwhile.
+#[test]
+fn the_flow_transfers_the_caller_to_an_extension() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let flow = flows.join("support.yaml");
+    let text = std::fs::read_to_string(&flow).unwrap();
+    let edited = text.replacen(
+        "queue: { name: operator, priority: 5 }",
+        "transfer: \"1002\"",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&flow, edited).unwrap();
+    assert!(
+        (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            server.log_text().contains("flows and prompts reloaded")
+        }),
+        "{}",
+        server.log_text()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
+    let desk = agent(
+        &python,
+        &server,
+        "1002",
+        &[
+            "--answer",
+            "--play",
+            &tone,
+            "--loop",
+            "--calls",
+            "1",
+            "--timeout",
+            "40",
+        ],
+    );
+    registered(&server, 1);
+    // English (1), then 0: the operator node, now a transfer.
+    let (caller, cdir) = pj_call(
+        &server,
+        "5000",
+        &[
+            "--dtmf",
+            "10",
+            "--record",
+            "{dir}/heard.wav",
+            "--hold",
+            "12",
+        ],
+    );
+    let _ = desk.join();
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let asked = line(
+        &lines,
+        &["the flow transfers the call", "extension=1002"],
+        0,
+    )
+    .unwrap_or_else(|| panic!("no transfer\n{log}"));
+    line(&lines, &["agent state", "agent=1002", "direct call"], asked)
+        .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
+    line(&lines, &["bridged", "agent=1002"], asked)
+        .unwrap_or_else(|| panic!("not bridged to 1002\n{log}"));
+    let heard = read_wav(&cdir.path().join("heard.wav"));
+    let tail = &heard[heard.len().saturating_sub(8000 * 2)..];
+    let share = tone_share(tail, 1000.0);
+    assert!(share > 0.4, "the caller heard {share:.2} of 1002's 1 kHz");
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(
+        (&r["agent"], &r["transfers"][0]["target"]),
+        (&"1002".into(), &"1002".into())
+    );
+}
+
 /// A billing caller waits while 1001 talks to another caller, presses 1 for
 /// a callback, confirms with 1 and is hung up on; once 1001 is free (wrap-up
 /// done) 1001 rings first, then the customer's phone (through the trunk).

@@ -611,12 +611,11 @@ impl Calls {
                     self.join_queue(now, ep, call, join);
                 }
                 IvrAction::Transfer { extension } => {
-                    info!(%call, %extension, "transfer requested");
-                    let lang = c.lang.clone();
-                    let play = self.play_names(call, &["please-hold", "moh"], &lang, false, None);
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.holding = play;
-                    }
+                    info!(%call, %extension, "the flow transfers the call");
+                    let (acd, ms, target) = (c.acd, self.clock.at(now), extension.clone());
+                    self.journey(acd, |j| j.transfer(target, ms));
+                    self.ring_extension(now, ep, call, &extension, Vec::new());
+                    self.run_router(now, ep);
                 }
                 IvrAction::Voicemail {
                     box_name,

@@ -108,45 +108,57 @@ impl Calls {
                 self.start_service(now, ep, caller);
             }
             Destination::Extension(ext) => {
-                // The router must not offer a queue call to the agent we ring
-                // directly: a free agent is paused for the direct call (and
-                // resumed after); one busy with a call of its own is not rung.
-                let paused = match self.router.agent_state(&ext) {
-                    Some(AgentState::Available) => {
-                        let pause = Command::Pause {
-                            reason: PAUSE_DIRECT.into(),
-                        };
-                        self.router.agent_command(now, &ext, pause).is_ok()
-                    }
-                    Some(AgentState::LoggedOut | AgentState::Paused { .. }) => false,
-                    _ => {
-                        info!(call = %caller, extension = %ext, "transfer target busy: voicemail");
-                        self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext));
-                        return self.run_router(now, ep);
-                    }
-                };
-                let Some(c) = self.calls.get_mut(&caller) else {
-                    return;
-                };
-                let lang = c.lang.clone();
-                let play = self.play_names(caller, &["please-hold", "moh"], &lang, false, None);
-                if let Some(c) = self.calls.get_mut(&caller) {
-                    c.holding = play;
-                }
-                let acd = self.calls.get(&caller).map(|c| c.acd).unwrap_or(acd);
                 let headers = vec![("X-Switchboard-Transferred-By".to_string(), agent)];
-                let kind = LegKind::Direct { paused };
-                if self
-                    .ring_agent(now, ep, caller, acd, &ext, kind, headers)
-                    .is_none()
-                {
-                    info!(call = %caller, extension = %ext, "transfer target unreachable: voicemail");
-                    self.end_direct(now, &ext, paused);
-                    self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext));
-                }
+                self.ring_extension(now, ep, caller, &ext, headers);
             }
         }
         self.run_router(now, ep);
+    }
+
+    /// Rings extension `ext` for the caller directly (a transfer from an
+    /// agent or the IVR), with hold music meanwhile. The router must not
+    /// offer a queue call to that agent at the same time: a free agent is
+    /// paused for the direct call (and resumed after); one busy with a call
+    /// of its own is not rung, and the caller goes to its mailbox, as when
+    /// the phone is unreachable or nobody answers.
+    pub(super) fn ring_extension(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        caller: CallRef,
+        ext: &str,
+        headers: Vec<(String, String)>,
+    ) {
+        let paused = match self.router.agent_state(ext) {
+            Some(AgentState::Available) => {
+                let pause = Command::Pause {
+                    reason: PAUSE_DIRECT.into(),
+                };
+                self.router.agent_command(now, ext, pause).is_ok()
+            }
+            Some(AgentState::LoggedOut | AgentState::Paused { .. }) => false,
+            _ => {
+                info!(call = %caller, extension = %ext, "transfer target busy: voicemail");
+                return self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext.to_string()));
+            }
+        };
+        let Some(c) = self.calls.get(&caller) else {
+            return;
+        };
+        let (lang, acd) = (c.lang.clone(), c.acd);
+        let play = self.play_names(caller, &["please-hold", "moh"], &lang, false, None);
+        if let Some(c) = self.calls.get_mut(&caller) {
+            c.holding = play;
+        }
+        let kind = LegKind::Direct { paused };
+        if self
+            .ring_agent(now, ep, caller, acd, ext, kind, headers)
+            .is_none()
+        {
+            info!(call = %caller, extension = %ext, "transfer target unreachable: voicemail");
+            self.end_direct(now, ext, paused);
+            self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext.to_string()));
+        }
     }
 
     /// The direct call to `agent` is over: resume queue offers if we paused it.
