@@ -64,6 +64,33 @@ fn tone_file(dir: &std::path::Path, name: &str, freq: f64) -> String {
     path.display().to_string()
 }
 
+/// Agent `ext` answering one call and playing a 1 kHz tone (a WAV in `dir`).
+fn tone_agent(
+    python: &str,
+    server: &Server,
+    ext: &str,
+    dir: &std::path::Path,
+) -> JoinHandle<PjRun> {
+    let tone = tone_file(dir, "1k.wav", 1000.0);
+    let args = [
+        "--answer",
+        "--play",
+        &tone,
+        "--loop",
+        "--calls",
+        "1",
+        "--timeout",
+        "40",
+    ];
+    agent(python, server, ext, &args)
+}
+
+/// The share of 1 kHz in the last 2 s of the caller's recording `heard.wav`.
+fn tone_at_the_end(dir: &std::path::Path) -> f64 {
+    let heard = read_wav(&dir.join("heard.wav"));
+    tone_share(&heard[heard.len().saturating_sub(8000 * 2)..], 1000.0)
+}
+
 /// Agent 1001 (billing) answers a billing caller and blind-transfers it to
 /// `target`; agent 1002 (tech 8, and the target extension) answers and plays
 /// 1 kHz, which the caller must hear at the end.
@@ -73,7 +100,6 @@ fn transfer_lands_at(target: &str) {
     };
     let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
     let dir = tempfile::tempdir().unwrap();
-    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
     let refer_to = format!("sip:{target}@127.0.0.1");
     let first = agent(
         &python,
@@ -92,21 +118,7 @@ fn transfer_lands_at(target: &str) {
         ],
     );
     registered(&server, 1);
-    let second = agent(
-        &python,
-        &server,
-        "1002",
-        &[
-            "--answer",
-            "--play",
-            &tone,
-            "--loop",
-            "--calls",
-            "1",
-            "--timeout",
-            "40",
-        ],
-    );
+    let second = tone_agent(&python, &server, "1002", dir.path());
     registered(&server, 2);
     let (caller, cdir) = pj_call(
         &server,
@@ -150,9 +162,7 @@ fn transfer_lands_at(target: &str) {
     // 1001 is free to wrap up at once, not when the transferred call ends.
     line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
         .unwrap_or_else(|| panic!("1001 not in wrap-up after the transfer\n{log}"));
-    let heard = read_wav(&cdir.path().join("heard.wav"));
-    let tail = &heard[heard.len().saturating_sub(8000 * 2)..];
-    let share = tone_share(tail, 1000.0);
+    let share = tone_at_the_end(cdir.path());
     assert!(
         share > 0.4,
         "the caller's last 2 s hold {share:.2} of 1002's 1 kHz"
@@ -203,22 +213,7 @@ fn the_flow_transfers_the_caller_to_an_extension() {
         server.log_text()
     );
     let dir = tempfile::tempdir().unwrap();
-    let tone = tone_file(dir.path(), "1k.wav", 1000.0);
-    let desk = agent(
-        &python,
-        &server,
-        "1002",
-        &[
-            "--answer",
-            "--play",
-            &tone,
-            "--loop",
-            "--calls",
-            "1",
-            "--timeout",
-            "40",
-        ],
-    );
+    let desk = tone_agent(&python, &server, "1002", dir.path());
     registered(&server, 1);
     // English (1), then 0: the operator node, now a transfer.
     let (caller, cdir) = pj_call(
@@ -247,9 +242,7 @@ fn the_flow_transfers_the_caller_to_an_extension() {
         .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
     line(&lines, &["bridged", "agent=1002"], asked)
         .unwrap_or_else(|| panic!("not bridged to 1002\n{log}"));
-    let heard = read_wav(&cdir.path().join("heard.wav"));
-    let tail = &heard[heard.len().saturating_sub(8000 * 2)..];
-    let share = tone_share(tail, 1000.0);
+    let share = tone_at_the_end(cdir.path());
     assert!(share > 0.4, "the caller heard {share:.2} of 1002's 1 kHz");
     let records = server.records(1);
     let r = &records[0];
