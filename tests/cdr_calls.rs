@@ -50,7 +50,7 @@ fn a_mix_of_calls_gives_the_records_and_the_report_it_should() {
     let Some(python) = require_pjsua2() else {
         return;
     };
-    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let (mut server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
     let args = agent_args(
         server.sip,
         "1001",
@@ -176,6 +176,20 @@ fn a_mix_of_calls_gives_the_records_and_the_report_it_should() {
     assert!(
         (reported * 100.0 - by_hand).abs() < 0.1 || (reported - by_hand).abs() < 0.1,
         "report's service level {reported} vs {by_hand}\n{billing:#}"
+    );
+
+    // A restart (kill -9) keeps the wallboard's day: it is read back from the event log.
+    server.restart();
+    let again = get(
+        server.admin,
+        "/api/queues/billing",
+        Some("switchboard-demo"),
+    )
+    .json();
+    assert_eq!(again["today"], live["today"], "{again:#}");
+    assert_eq!(
+        again["service_level"]["today"], live["service_level"]["today"],
+        "{again:#}"
     );
 }
 

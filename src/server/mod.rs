@@ -161,7 +161,13 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         lookup_tx,
     );
     let zone = cfg.admin.clone().unwrap_or_default().zone();
+    let (since, until) = calls.today_since_ms(&zone);
     calls.watch_live(zone, cfg.cdr.clone(), live_changed);
+    // The wallboard's "today" goes on from the calls stored before this start.
+    match crate::store::cdr::open(&cfg.cdr_store()).and_then(|mut s| s.events(since, until)) {
+        Ok(events) => calls.seed_live(&events),
+        Err(e) => warn!("today's figures start from zero: cannot read the event log: {e}"),
+    }
     let mut core = Core {
         endpoint,
         udp,

@@ -161,7 +161,15 @@ impl LiveStats {
 
     /// The slot `now` falls in; a new day starts empty.
     fn slot(&mut self, now: Instant) -> usize {
-        let t = Self::local(self.clock, &self.zone, now);
+        self.slot_at_ms(self.clock.at(now))
+    }
+
+    /// The slot of wall-clock time `ms` (today's, or a new day's).
+    fn slot_at_ms(&mut self, ms: i64) -> usize {
+        let t = jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(self.zone.clone())
+            .datetime();
         if t.date() != self.day {
             self.day = t.date();
             self.slots.iter_mut().for_each(|s| *s = Counts::default());
@@ -184,6 +192,66 @@ impl LiveStats {
         self.count(now, &w.queue, ev);
         let waited = now.saturating_duration_since(w.joined);
         self.today.entry(w.queue.clone()).or_default().waited += waited;
+    }
+
+    /// Today's counts from the event log stored before this start (events
+    /// since local midnight, oldest first), so the wallboard's day survives
+    /// a restart. Outcomes follow the live rules: answered within the target
+    /// or not, abandoned (short or not), or overflowed when the caller left
+    /// the queue another way (voicemail, another queue, a flow).
+    pub fn seed(&mut self, events: &[crate::cdr::Event]) {
+        use crate::cdr::EventKind as K;
+        let mut open: HashMap<&str, (Arc<str>, i64)> = HashMap::new();
+        for ev in events {
+            let ms = ev.at_ms;
+            match &ev.kind {
+                K::CallQueued { call, queue, .. } => {
+                    if let Some((q, _)) = open.remove(call.as_str()) {
+                        self.count_at_ms(ms, &q, Event::Overflowed, 0);
+                    }
+                    let q: Arc<str> = Arc::from(queue.as_str());
+                    self.count_at_ms(ms, &q, Event::Offered, 0);
+                    open.insert(call, (q, ms));
+                }
+                K::CallConnected { call, .. } => {
+                    if let Some((q, joined)) = open.remove(call.as_str()) {
+                        let within = self.targets.targets(&q).service_level.answered_within;
+                        let in_time = ms - joined <= within.as_millis() as i64;
+                        self.count_at_ms(ms, &q, Event::Answered { in_time }, ms - joined);
+                    }
+                }
+                K::CallEnded {
+                    call, disposition, ..
+                } => {
+                    let Some((q, joined)) = open.remove(call.as_str()) else {
+                        continue;
+                    };
+                    let ev = match disposition.as_str() {
+                        "abandoned_in_queue" | "callback_failed" => {
+                            let short = ms - joined
+                                < self.targets.targets(&q).short_abandon.as_millis() as i64;
+                            Event::Abandoned { short }
+                        }
+                        // The server stopped: no outcome to count.
+                        "interrupted" => continue,
+                        _ => Event::Overflowed,
+                    };
+                    self.count_at_ms(ms, &q, ev, ms - joined);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `count` for a stored event at wall-clock `ms`, after a wait of `waited_ms`.
+    fn count_at_ms(&mut self, ms: i64, queue: &Arc<str>, ev: Event, waited_ms: i64) {
+        let slot = self.slot_at_ms(ms);
+        ev.add(&mut self.slots[slot]);
+        let day = self.today.entry(queue.clone()).or_default();
+        ev.add(&mut day.counts);
+        if !matches!(ev, Event::Offered) {
+            day.waited += Duration::from_millis(waited_ms.max(0) as u64);
+        }
     }
 
     /// A caller joined `queue`.
