@@ -46,12 +46,10 @@ JITTER_MAX_US=1000
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="${RESULTS:-$HERE/results/media-$STAMP.txt}"
 
-die() { echo "media.sh: $*" >&2; exit 2; }
-log() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
-for tool in sipp sipsak rustc python3 taskset awk ss; do
-    command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install sip-tester sipsak)"
-done
+need_tools "sip-tester sipsak" sipp sipsak rustc python3 taskset awk ss
 [[ $(id -u) == 0 ]] || die "SIPp's play_pcap_audio (the reference) needs root (raw socket)"
 max_n=0
 for n in $CONC_STEPS; do ((n > max_n)) && max_n=$n; done
@@ -65,27 +63,8 @@ if ss -Hlun "sport >= :$SINK_BASE and sport < :$((SINK_BASE + max_n))" | grep -q
     die "some UDP port in $SINK_BASE..$((SINK_BASE + max_n - 1)) is in use; choose SINK_BASE"
 fi
 
-WORK="$(mktemp -d /tmp/switchboard-media.XXXXXX)"
-declare -a BG=()   # every process this script started in the background
+make_workdir media   # BG: every process this script started in the background
 SERVER_PID=""
-stop_pid() { # PID: TERM, then KILL after 5 s
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    local pid
-    for pid in "${BG[@]}"; do stop_pid "$pid"; done
-    if [[ "${KEEP:-0}" == 1 ]]; then
-        echo "work directory kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- build
 BIN="${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}"
@@ -118,54 +97,15 @@ agents: []
 EOF
 
 # ---------------------------------------------------------------- helpers
-cpu_ticks() { # PID: utime+stime of the process (all its threads)
-    local f
-    f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    f=${f##*) }
-    set -- $f
-    echo $((${12} + ${13}))
-}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-busy_pct() {
-    local a b
-    read -r -a a < <(head -1 /proc/stat)
-    sleep 1
-    read -r -a b < <(head -1 /proc/stat)
-    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-        split(a, x, " "); split(b, y, " ")
-        for (i = 2; i <= 9; i++) { t += y[i] - x[i] }
-        idle = (y[5] - x[5]) + (y[6] - x[6])
-        printf "%d\n", (t > 0 ? 100 * (t - idle) / t : 0) }'
-}
-wait_idle() {
-    local busy deadline=$((SECONDS + IDLE_WAIT))
-    while :; do
-        busy=$(busy_pct)
-        if ((busy <= IDLE_MAX || SECONDS >= deadline)); then break; fi
-        log "the machine is ${busy}% busy with other work; waiting (at most ${IDLE_WAIT}s in all)"
-        sleep 4
-    done
-    echo "$busy"
-}
 
 # start_server NAME CPUSET: Switchboard or the reference SIPp UAS, fresh.
 start_server() {
     local name=$1 cpus=$2
     case "$name" in
     switchboard)
-        rm -rf "$WORK/var"
-        (cd "$WORK" && exec taskset -c "$cpus" "$BIN" serve --config "$WORK/switchboard.yaml" \
-            --sip-listen "127.0.0.1:$SB_PORT" --var-dir "$WORK/var" --log warn) \
-            >>"$WORK/switchboard.log" 2>&1 &
-        SERVER_PID=$!
-        BG+=("$SERVER_PID")
-        for _ in $(seq 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || die "switchboard exited at start: $(tail -3 "$WORK/switchboard.log")"
-            if sipsak -s "sip:127.0.0.1:$SB_PORT" >/dev/null 2>&1; then return 0; fi
-            sleep 0.2
-        done
-        die "switchboard did not answer OPTIONS"
+        start_switchboard "$cpus"
+        SERVER_PID=$SB_PID
         ;;
     sipp)
         (cd "$WORK" && exec taskset -c "$cpus" sipp -sf "$HERE/sipp/uas_pcap.xml" \
@@ -188,23 +128,6 @@ stop_server() {
     SERVER_PID=""
 }
 server_port() { if [[ $1 == switchboard ]]; then echo "$SB_PORT"; else echo "$REF_PORT"; fi; }
-
-# sipp_stats CSV RC [HOLD_MS]: "ok failed retrans rate_completed elapsed rc" from SIPp's
-# -trace_stat file; the completed rate is successful calls / (elapsed - the hold of one call)
-sipp_stats() {
-    local stf=$1 rc=$2 hold=${3:-0}
-    [[ -s "$stf" ]] || { echo "0 - 0 0 0 $rc"; return; }
-    awk -F';' -v rc="$rc" -v hold="$hold" '
-        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        { last = $0 }
-        END {
-            split(last, v, ";")
-            split(v[col["StartTime"]], s, "\t"); split(v[col["CurrentTime"]], e, "\t")
-            el = e[3] - s[3]; busy = el - hold / 1000; if (busy <= 0) busy = 1e-9
-            ok = v[col["SuccessfulCall(C)"]]
-            printf "%d %d %d %.1f %.2f %d\n", ok, v[col["FailedCall(C)"]], v[col["Retransmissions(C)"]], ok / busy, el, rc
-        }' "$stf"
-}
 
 # ---------------------------------------------------------------- machine
 CPU="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"

@@ -42,12 +42,10 @@ REALM=127.0.0.1
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="${RESULTS:-$HERE/results/register-$STAMP.txt}"
 
-die() { echo "register.sh: $*" >&2; exit 2; }
-log() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
-for tool in sipp kamailio sipsak md5sum awk ss; do
-    command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install sip-tester kamailio sipsak)"
-done
+need_tools "sip-tester kamailio sipsak" sipp kamailio sipsak md5sum awk ss
 [[ "$USERS" =~ ^[0-9]+$ && "$USERS" -ge 1 ]] || die "USERS must be a positive number"
 last=$((FIRST_USER + USERS - 1))
 ((${#FIRST_USER} >= 2 && ${#last} <= 12)) || die "extensions must be 2 to 12 digits"
@@ -58,17 +56,8 @@ for p in "$KAM_PORT" "$SB_PORT" "$SIPP_PORT" "$SIPP_MPORT"; do
     fi
 done
 
-WORK="$(mktemp -d /tmp/switchboard-bench.XXXXXX)"
-cleanup() {
-    stop_servers
-    if [[ "${KEEP:-0}" == 1 ]]; then
-        echo "work directory kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+STOP_HOOK=stop_servers
+make_workdir bench
 
 # ---------------------------------------------------------------- build
 BIN="${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}"
@@ -167,39 +156,8 @@ start_server() { # NAME
 stop_servers() {
     local name pid
     for name in "${!PID[@]}"; do
-        pid=${PID[$name]}
-        kill -TERM "$pid" 2>/dev/null || continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        stop_pid "${PID[$name]}"
     done
-}
-
-# CPU time (clock ticks) of a process and its direct children: Kamailio's
-# workers are children of its main process; Switchboard's threads are in its own.
-cpu_ticks() { # PID
-    local p total=0 f
-    for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        f=${f##*) }  # fields from 3 on (the name may hold spaces)
-        set -- $f
-        total=$((total + ${12} + ${13}))  # utime + stime (fields 14, 15)
-    done
-    echo "$total"
-}
-
-# Busy share of all CPUs (%) over one second. Used to wait, before a step,
-# until nothing else (a build, another test run) loads the machine.
-busy_pct() {
-    local a b
-    read -r -a a < <(head -1 /proc/stat)
-    sleep 1
-    read -r -a b < <(head -1 /proc/stat)
-    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-        split(a, x, " "); split(b, y, " ")
-        for (i = 2; i <= 9; i++) { t += y[i] - x[i] }  # user .. steal
-        idle = (y[5] - x[5]) + (y[6] - x[6])
-        printf "%d\n", (t > 0 ? 100 * (t - idle) / t : 0) }'
 }
 
 # Datagrams the kernel dropped for the server's UDP socket (full receive buffer).
@@ -207,17 +165,6 @@ udp_drops() { # PORT
     local d
     d=$(ss -Huamn "sport = :$1" | grep -o ',d[0-9]*)' | tr -d ',d)' | head -1 || true)
     echo "${d:-0}"
-}
-
-wait_idle() { # prints the busy % measured last
-    local busy deadline=$((SECONDS + IDLE_WAIT))
-    while :; do
-        busy=$(busy_pct)
-        if ((busy <= IDLE_MAX || SECONDS >= deadline)); then break; fi
-        log "the machine is ${busy}% busy with other work; waiting (at most ${IDLE_WAIT}s in all)"
-        sleep 4
-    done
-    echo "$busy"
 }
 
 # ---------------------------------------------------------------- SIPp

@@ -1,5 +1,6 @@
-//! rtpsink: the receiving end of bench/media.sh. Binds one UDP port per call
-//! (BASE .. BASE+N-1 on 127.0.0.1), reads every RTP packet with its kernel
+//! rtpsink: the receiving end of bench/media.sh and bench/relay.sh. Binds one
+//! UDP port per call (BASE, BASE+STRIDE, ... N ports on IP, by default
+//! 127.0.0.1), reads every RTP packet with its kernel
 //! receive timestamp (SO_TIMESTAMPNS; on loopback that is the moment the
 //! sender's sendto() ran, so it measures what the server SENDS, not when this
 //! program got around to reading), and prints one line of statistics when
@@ -9,7 +10,12 @@
 //! between the first and the last one), skipped frames (consecutive sequence
 //! numbers whose RTP timestamps are more than 20 ms apart: audio the sender
 //! never sent, e.g. a media clock that fell behind and jumped ahead),
-//! duplicates/reordered packets.
+//! duplicates/reordered packets, and the packets of its last talkspurt (from
+//! the last packet with the RTP marker bit, RFC 3551 §4.1, or the first
+//! packet): a relay marks the first packet it forwards from a new source, so
+//! this counts what was relayed, whatever the relay sent before the bridge.
+//! A timestamp jump at a marked packet is the start of a talkspurt, not a
+//! skipped frame.
 //! Over all streams: the send jitter of each pair of consecutive packets
 //! (sequence n, n+1) of a stream, |Δ receive time − Δ RTP timestamp / 8 kHz|,
 //! as a histogram in 10 µs buckets: p50, p99, p99.9 and max.
@@ -17,7 +23,7 @@
 //! No dependencies (the script compiles it with `rustc -O`), Linux x86_64/aarch64 only:
 //! the few system calls it needs are declared by hand.
 //!
-//! Usage: rtpsink BASE N DURATION_S
+//! Usage: rtpsink BASE N DURATION_S [STRIDE [IP]]   (STRIDE defaults to 1)
 //! Output: key=value pairs on one line (see `report`).
 
 use std::net::UdpSocket;
@@ -86,14 +92,20 @@ struct Stream {
     last_ns: u64,
     out_of_order: u64,
     skipped_frames: u64,
+    /// Packets since the last marked packet (or the first one).
+    spurt: u64,
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: rtpsink BASE N DURATION_S");
+    if !(4..=6).contains(&args.len()) {
+        eprintln!("usage: rtpsink BASE N DURATION_S [STRIDE [IP]]");
         std::process::exit(2);
     }
+    let stride: usize = args.get(4).map_or(1, |s| s.parse().expect("STRIDE"));
+    let ip: std::net::Ipv4Addr = args
+        .get(5)
+        .map_or(std::net::Ipv4Addr::LOCALHOST, |s| s.parse().expect("IP"));
     let base: u16 = args[1].parse().expect("BASE");
     let n: usize = args[2].parse().expect("N");
     let duration = Duration::from_secs_f64(args[3].parse().expect("DURATION_S"));
@@ -102,9 +114,9 @@ fn main() {
     assert!(epfd >= 0, "epoll_create1 failed");
     let mut sockets = Vec::with_capacity(n);
     for i in 0..n {
-        let port = base as usize + i;
-        let s = UdpSocket::bind(("127.0.0.1", port as u16)).unwrap_or_else(|e| {
-            eprintln!("rtpsink: cannot bind 127.0.0.1:{port}: {e}");
+        let port = base as usize + i * stride;
+        let s = UdpSocket::bind((ip, port as u16)).unwrap_or_else(|e| {
+            eprintln!("rtpsink: cannot bind {ip}:{port}: {e}");
             std::process::exit(2)
         });
         let fd = s.as_raw_fd();
@@ -135,9 +147,11 @@ fn main() {
     }
     let fds: Vec<i32> = sockets.iter().map(|s| s.as_raw_fd()).collect();
     eprintln!(
-        "rtpsink: listening on 127.0.0.1:{}..{} for {:?}",
+        "rtpsink: listening on {}:{}..{} (every {}) for {:?}",
+        ip,
         base,
-        base as usize + n - 1,
+        base as usize + (n - 1) * stride,
+        stride,
         duration
     );
 
@@ -187,15 +201,20 @@ fn main() {
             }
             let seq = u16::from_be_bytes([p[2], p[3]]);
             let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+            let marker = p[1] & 0x80 != 0;
             let s = &mut streams[idx];
             match s.first_seq {
                 None => {
                     s.first_seq = Some(seq as u64 + 65536);
                     s.max_seq = seq as u64 + 65536;
+                    s.spurt = 0;
                 }
                 Some(_) => {
                     let diff = seq.wrapping_sub(s.last_seq16) as i16;
-                    if diff == 1 {
+                    if marker && diff > 0 {
+                        s.spurt = 0;
+                    }
+                    if diff == 1 && !marker {
                         // Frames the sender skipped without a sequence gap: its
                         // timestamp jumps by more than one 20 ms frame (160 samples).
                         let dts = ts.wrapping_sub(s.last_ts);
@@ -211,7 +230,7 @@ fn main() {
                             if late <= 10 {
                                 eprintln!(
                                     "rtpsink: port {} seq {} came {:.1} ms off its 20 ms slot, {:.3} s after start",
-                                    base as usize + idx,
+                                    base as usize + idx * stride,
                                     seq,
                                     j as f64 / 1e6,
                                     start.elapsed().as_secs_f64()
@@ -224,6 +243,7 @@ fn main() {
                     if diff <= 0 {
                         s.out_of_order += 1;
                         s.packets += 1;
+                        s.spurt += 1;
                         continue;
                     }
                     let ext = (s.max_seq as i64 + diff as i64) as u64;
@@ -231,6 +251,7 @@ fn main() {
                 }
             }
             s.packets += 1;
+            s.spurt += 1;
             s.last_seq16 = seq;
             s.last_ts = ts;
             s.last_ns = ns;
@@ -265,6 +286,8 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
     let ooo: u64 = seen.iter().map(|s| s.out_of_order).sum();
     let skipped: u64 = seen.iter().map(|s| s.skipped_frames).sum();
     let streams_with_skips = seen.iter().filter(|s| s.skipped_frames > 0).count();
+    let spurt_packets: u64 = seen.iter().map(|s| s.spurt).sum();
+    let spurt_min = seen.iter().map(|s| s.spurt).min().unwrap_or(0);
     let mut lost = 0u64;
     let mut streams_with_loss = 0u64;
     for s in &seen {
@@ -301,7 +324,7 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
     };
     println!(
         "streams={} packets={} lost={} streams_with_loss={} skipped_frames={} streams_with_skips={} out_of_order={} not_rtp={} \
-         per_stream_min={} per_stream_median={} per_stream_max={} gaps={} \
+         per_stream_min={} per_stream_median={} per_stream_max={} gaps={} spurt_packets={} spurt_min={} \
          jitter_p50_us={} jitter_p99_us={} jitter_p999_us={} jitter_max_us={}",
         seen.len(),
         packets,
@@ -315,6 +338,8 @@ fn report(streams: &[Stream], hist: &[u64], max_jitter_ns: u64, bad: u64) {
         pick(0.5),
         pick(1.0),
         total,
+        spurt_packets,
+        spurt_min,
         pct(0.50),
         pct(0.99),
         pct(0.999),

@@ -588,8 +588,12 @@ impl MediaEngine {
             }
             s.echo_queue.push_back(frame);
         }
-        let need_pcm = s.sink.is_some() || !s.seen_events;
-        if !need_pcm {
+        // Bridged, the audio (tones included) goes to the other phone as it
+        // is: detecting in-band digits on every relayed frame was a fifth of
+        // the media thread at 500 bridged calls, for digits nothing uses
+        // during a conversation (RFC 4733 events are still reported).
+        let inband = !s.seen_events && relay_to.is_none();
+        if s.sink.is_none() && !inband {
             return;
         }
         s.pcm_scratch.clear();
@@ -597,7 +601,7 @@ impl MediaEngine {
         if let Some(sink) = s.sink.as_mut() {
             sink.received(&s.pcm_scratch);
         }
-        if !s.seen_events {
+        if inband {
             let digits = s.inband.push(&s.pcm_scratch);
             for d in digits {
                 self.digit(id, d, DigitSource::Inband);

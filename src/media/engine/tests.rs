@@ -240,12 +240,9 @@ fn rfc4733_digit_once_and_barge_in() {
     assert!(!e.is_playing(S));
 }
 
-#[test]
-fn inband_tones_are_heard_when_no_events_come() {
-    let t0 = Instant::now();
-    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
-    e.add_stream(t0, S, &media(Direction::SendRecv), 1, 0, 0);
-    // 100 ms of '7' (852 + 1209 Hz) then 100 ms of silence, as µ-law frames.
+/// 100 ms of '7' (852 + 1209 Hz) then 100 ms of silence, as µ-law frames,
+/// received on `id` from the caller.
+fn receive_key_7(e: &mut MediaEngine, t0: Instant, id: StreamId) {
     let mut pcm = Vec::new();
     for n in 0..800 {
         let t = n as f64 / 8000.0;
@@ -260,11 +257,19 @@ fn inband_tones_are_heard_when_no_events_come() {
         Codec::Pcmu.encode(frame, &mut bytes);
         e.receive(
             t0,
-            S,
+            id,
             from,
             &rtp(0, i as u16, 160 * i as u32, false, &bytes),
         );
     }
+}
+
+#[test]
+fn inband_tones_are_heard_when_no_events_come() {
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
+    e.add_stream(t0, S, &media(Direction::SendRecv), 1, 0, 0);
+    receive_key_7(&mut e, t0, S);
     let (_, events) = drain(&mut e);
     assert_eq!(
         events,
@@ -274,6 +279,23 @@ fn inband_tones_are_heard_when_no_events_come() {
             source: DigitSource::Inband
         }]
     );
+}
+
+#[test]
+fn bridged_tones_go_to_the_other_phone_as_audio_only() {
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(t0, Duration::from_secs(60));
+    const B: StreamId = StreamId(2);
+    let mut agent = media(Direction::SendRecv);
+    agent.remote = Some("127.0.0.1:7000".parse().unwrap());
+    e.add_stream(t0, S, &media(Direction::SendRecv), 1, 0, 0);
+    e.add_stream(t0, B, &agent, 2, 0, 0);
+    e.bridge(S, B);
+    receive_key_7(&mut e, t0, S);
+    let (sent, events) = drain(&mut e);
+    assert_eq!(sent.len(), 10, "every frame relayed");
+    assert!(sent.iter().all(|p| p.ssrc == 2 && p.pt == 0));
+    assert_eq!(events, [], "no in-band detection during a conversation");
 }
 
 #[test]
