@@ -554,6 +554,8 @@ impl MediaEngine {
             let (ts, mark, payload) = (pkt.timestamp(), pkt.mark(), pkt.payload().to_vec());
             self.relay(to, ssrc, ts, mark, is_event, src_codec, &payload);
         }
+        // The other leg may have gone (its stream removed) without an unbridge.
+        let bridged = relay_to.is_some_and(|b| self.streams.contains_key(&b));
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
@@ -592,7 +594,7 @@ impl MediaEngine {
         // is: detecting in-band digits on every relayed frame was a fifth of
         // the media thread at 500 bridged calls, for digits nothing uses
         // during a conversation (RFC 4733 events are still reported).
-        let inband = !s.seen_events && relay_to.is_none();
+        let inband = !s.seen_events && !bridged;
         if s.sink.is_none() && !inband {
             return;
         }

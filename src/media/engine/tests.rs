@@ -296,6 +296,11 @@ fn bridged_tones_go_to_the_other_phone_as_audio_only() {
     assert_eq!(sent.len(), 10, "every frame relayed");
     assert!(sent.iter().all(|p| p.ssrc == 2 && p.pt == 0));
     assert_eq!(events, [], "no in-band detection during a conversation");
+    // Once the other leg is gone (a survey after the agent hung up), keys count again.
+    drop(e.remove_stream(B));
+    receive_key_7(&mut e, t0, S);
+    let (_, events) = drain(&mut e);
+    assert_eq!(events.len(), 1, "{events:?}");
 }
 
 #[test]
