@@ -198,12 +198,23 @@ impl Callers {
             .and_then(|&i| self.slab[i as usize].as_mut())
     }
 
+    /// The caller in `slot` (a slot a live timer entry or `slot` gave):
+    /// no hashing, for the paths that run per deadline.
+    pub fn at(&self, slot: u32) -> Option<&Caller> {
+        self.slab.get(slot as usize)?.as_ref()
+    }
+
+    pub fn at_mut(&mut self, slot: u32) -> Option<&mut Caller> {
+        self.slab.get_mut(slot as usize)?.as_mut()
+    }
+
     pub fn contains_key(&self, call: &CallId) -> bool {
         self.ix.contains_key(call)
     }
 
-    /// The call must not be present (the router checks first).
-    pub fn insert(&mut self, call: CallId, caller: Caller) {
+    /// The call must not be present (the router checks first). Returns its
+    /// slot.
+    pub fn insert(&mut self, call: CallId, caller: Caller) -> u32 {
         let i = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(caller);
@@ -220,6 +231,7 @@ impl Callers {
             self.bump_all(old);
             self.free.push(old);
         }
+        i
     }
 
     pub fn len(&self) -> usize {
@@ -250,7 +262,7 @@ impl Callers {
         self.gens[slot as usize][kind as usize] == gen
     }
 
-    fn bump_all(&mut self, slot: u32) {
+    pub fn bump_all(&mut self, slot: u32) {
         for kind in 0..4 {
             self.bump(slot, kind);
         }

@@ -423,7 +423,7 @@ impl Router {
         self.classes[class as usize]
             .waiting
             .insert(caller.key(), call);
-        self.callers.insert(call, caller);
+        let cslot = self.callers.insert(call, caller);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
         let max_wait_at = queue.cfg.max_wait.as_ref().map(|m| after(now, m.after));
@@ -431,9 +431,9 @@ impl Router {
             .cfg
             .announce_every
             .map(|d| after(now, d.max(MIN_PERIOD)));
-        self.set_timer(call, T_WIDEN, widen_at);
-        self.set_timer(call, T_MAX_WAIT, max_wait_at);
-        self.set_timer(call, T_ANNOUNCE, announce_at);
+        self.set_timer_at(cslot, call, T_WIDEN, widen_at);
+        self.set_timer_at(cslot, call, T_MAX_WAIT, max_wait_at);
+        self.set_timer_at(cslot, call, T_ANNOUNCE, announce_at);
         if offer_callback {
             self.out.push_back(Output::Overflow {
                 call,
@@ -616,8 +616,9 @@ impl Router {
             agent: a,
             since: now,
         };
-        for k in 0..4u8 {
-            self.set_timer(call, k, None);
+        // All four deadlines cleared: one lookup, not one per kind.
+        if let Some(slot) = self.callers.slot(&call) {
+            self.callers.bump_all(slot);
         }
         Ok(())
     }
@@ -915,12 +916,16 @@ impl Router {
     // ----- timers -------------------------------------------------------
 
     fn set_timer(&mut self, call: CallId, kind: u8, at: Option<Instant>) {
-        let Some(slot) = self.callers.slot(&call) else {
-            return;
-        };
+        if let Some(slot) = self.callers.slot(&call) {
+            self.set_timer_at(slot, call, kind, at);
+        }
+    }
+
+    /// `set_timer` for the caller known to be in `slot`.
+    fn set_timer_at(&mut self, slot: u32, call: CallId, kind: u8, at: Option<Instant>) {
         // A replaced deadline's entry goes stale (see `timer_live`).
         let gen = self.callers.bump(slot, kind);
-        let (Some(at), Some(c)) = (at, self.callers.get(&call)) else {
+        let (Some(at), Some(c)) = (at, self.callers.at(slot)) else {
             return;
         };
         // One lane per queue and source of deadline (see `Timers`).
@@ -984,7 +989,7 @@ impl Router {
                 Timer::Caller(call, kind) => {
                     // Fired: a duplicate entry for the same instant is stale.
                     self.callers.bump(slot, kind);
-                    self.caller_timer(at, call, kind)?;
+                    self.caller_timer(at, call, slot, kind)?;
                 }
             }
             // Stale entries must not hide the next live deadline's instant.
@@ -1000,8 +1005,15 @@ impl Router {
         Ok(())
     }
 
-    fn caller_timer(&mut self, now: Instant, call: CallId, kind: u8) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get(&call) else {
+    /// A live deadline of `call`, which is in `slot`.
+    fn caller_timer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        slot: u32,
+        kind: u8,
+    ) -> Result<(), RouterError> {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         match kind {
@@ -1023,11 +1035,11 @@ impl Router {
                     self.classes[new as usize].waiting.insert(key, call);
                     self.dirty_callers.push_back(call);
                 }
-                if let Some(c) = self.callers.get_mut(&call) {
+                if let Some(c) = self.callers.at_mut(slot) {
                     c.stage = stage;
                     c.class = new;
                 }
-                self.set_timer(call, T_WIDEN, next);
+                self.set_timer_at(slot, call, T_WIDEN, next);
             }
             T_MAX_WAIT => {
                 if c.callback.is_some() {
@@ -1041,7 +1053,7 @@ impl Router {
                     }
                     // Let the ringing agent answer; decide if the offer fails.
                     CState::Offered(_) => {
-                        if let Some(c) = self.callers.get_mut(&call) {
+                        if let Some(c) = self.callers.at_mut(slot) {
                             c.max_wait_due = true;
                         }
                     }
@@ -1066,7 +1078,12 @@ impl Router {
                         estimated_wait,
                     });
                 }
-                self.set_timer(call, T_ANNOUNCE, Some(after(now, every.max(MIN_PERIOD))));
+                self.set_timer_at(
+                    slot,
+                    call,
+                    T_ANNOUNCE,
+                    Some(after(now, every.max(MIN_PERIOD))),
+                );
             }
             _ => match c.state.clone() {
                 CState::Offered(agents) => {
@@ -1358,10 +1375,13 @@ impl Router {
     }
 
     fn route_caller(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
+        let Some(slot) = self.callers.slot(&call) else {
+            return Ok(());
+        };
         // Every pass offers one free agent, so this ends; the bound is a
-        // second guarantee.
+        // second guarantee. Offers remove no caller, so `slot` stays `call`'s.
         for _ in 0..=self.agents.len() {
-            let Some(c) = self.callers.get(&call) else {
+            let Some(c) = self.callers.at(slot) else {
                 return Ok(());
             };
             if c.state != CState::Waiting {
@@ -1378,7 +1398,7 @@ impl Router {
                 break;
             }
         }
-        if let Some(c) = self.callers.get_mut(&call) {
+        if let Some(c) = self.callers.at_mut(slot) {
             c.tried.clear();
         }
         Ok(())
@@ -1422,7 +1442,10 @@ impl Router {
         call: CallId,
         agents: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get(&call) else {
+        let Some(slot) = self.callers.slot(&call) else {
+            return Ok(());
+        };
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         let Some(&first) = agents.first() else {
@@ -1442,10 +1465,10 @@ impl Router {
             .map_or(Duration::from_secs(30), |x| x.timeout)
             .max(MIN_PERIOD);
         if let Some(number) = number {
-            if let Some(c) = self.callers.get_mut(&call) {
+            if let Some(c) = self.callers.at_mut(slot) {
                 c.state = CState::Dialing(first);
             }
-            self.set_timer(call, T_DEADLINE, Some(after(now, dial)));
+            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, dial)));
             self.set_state(first, AgentState::Offered { call })?;
             self.out.push_back(Output::StartCallback {
                 call,
@@ -1453,10 +1476,10 @@ impl Router {
                 agent: self.agents[first as usize].ext.clone(),
             });
         } else {
-            if let Some(c) = self.callers.get_mut(&call) {
+            if let Some(c) = self.callers.at_mut(slot) {
                 c.state = CState::Offered(agents.clone());
             }
-            self.set_timer(call, T_DEADLINE, Some(after(now, ring)));
+            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, ring)));
             for &x in &agents {
                 self.set_state(x, AgentState::Offered { call })?;
             }
