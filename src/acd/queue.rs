@@ -289,6 +289,9 @@ pub(crate) struct Timers {
     fronts: BinaryHeap<Reverse<(TimerEntry, u32)>>,
     spill: BinaryHeap<Reverse<TimerEntry>>,
     len: usize,
+    /// The earliest entry, kept up to date: the router peeks several times
+    /// per input and per fired deadline, far more often than it pushes.
+    first: Option<TimerEntry>,
 }
 
 /// A deadline with, for a caller's, its slot and generation in `Callers`.
@@ -311,9 +314,16 @@ impl Timers {
             Some(back) if *back <= entry => l.push_back(entry),
             Some(_) => self.spill.push(Reverse(entry)),
         }
+        if self.first.is_none_or(|f| entry < f) {
+            self.first = Some(entry);
+        }
     }
 
     pub fn peek(&self) -> Option<TimerEntry> {
+        self.first
+    }
+
+    fn earliest(&self) -> Option<TimerEntry> {
         let lane = self.fronts.peek().map(|r| r.0 .0);
         let spill = self.spill.peek().map(|r| r.0);
         match (lane, spill) {
@@ -333,11 +343,13 @@ impl Timers {
                     self.fronts.push(Reverse((next, lane)));
                 }
                 self.len -= 1;
+                self.first = self.earliest();
                 return Some(entry);
             }
         }
         let entry = self.spill.pop()?.0;
         self.len -= 1;
+        self.first = self.earliest();
         Some(entry)
     }
 
@@ -357,5 +369,6 @@ impl Timers {
                 self.fronts.push(Reverse((front, i as u32)));
             }
         }
+        self.first = self.earliest();
     }
 }
