@@ -53,6 +53,8 @@ pub(crate) struct Agent {
     pub misses: [u32; 3],
     /// Classes this agent is eligible for.
     pub classes: Vec<ClassIdx>,
+    /// Available but not yet in its classes' free sets (`Router::unsorted`).
+    pub unsorted: bool,
 }
 
 impl Agent {

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,13 @@ pub struct Router {
     dirty_agents: VecDeque<AgentIdx>,
     /// Widest classes whose staff fell to zero: their callers may be stranded.
     emptied: Vec<ClassIdx>,
+    /// Agents that became available and are not in their classes' free sets
+    /// yet (their `unsorted` flag is set). Most free agents are offered a
+    /// caller at once, which needs no free set: inserting into the sets of
+    /// the agent's 10–18 classes and removing again would be most of the cost
+    /// of the offer. `candidate` looks at these agents beside the sets;
+    /// ring-all calls `sort_free_for` first.
+    unsorted: Vec<AgentIdx>,
 }
 
 impl Router {
@@ -80,6 +88,7 @@ impl Router {
             dirty_callers: VecDeque::new(),
             dirty_agents: VecDeque::new(),
             emptied: Vec::new(),
+            unsorted: Vec::new(),
         };
         let rest = if config.agent_policy.auto_login {
             Rest::Available
@@ -117,6 +126,7 @@ impl Router {
                 calls: 0,
                 misses: [0; 3],
                 classes: Vec::new(),
+                unsorted: false,
             });
         }
         for (name, q) in &config.queues {
@@ -1121,7 +1131,16 @@ impl Router {
         check_transition(&agent.ext, &agent.state, &new)?;
         let old = std::mem::replace(&mut self.agents[a as usize].state, new.clone());
         if old == AgentState::Available {
-            self.free_sets(a, false);
+            let agent = &mut self.agents[a as usize];
+            if agent.unsorted {
+                agent.unsorted = false;
+                // The list holds at most 64 agents, usually one or two.
+                if let Some(i) = self.unsorted.iter().position(|&x| x == a) {
+                    self.unsorted.swap_remove(i);
+                }
+            } else {
+                self.free_sets(a, false);
+            }
         }
         if old.staffs() != new.staffs() {
             let up = new.staffs();
@@ -1140,7 +1159,12 @@ impl Router {
             }
         }
         if new == AgentState::Available {
-            self.free_sets(a, true);
+            self.agents[a as usize].unsorted = true;
+            self.unsorted.push(a);
+            // Bounded, so that `candidate` never scans a long list.
+            if self.unsorted.len() > 64 {
+                self.sort_free();
+            }
         }
         // Leaving wrap-up early leaves its entry stale (see `timer_live`).
         if let AgentState::WrapUp { until } = new {
@@ -1151,6 +1175,29 @@ impl Router {
             state: new,
         });
         Ok(())
+    }
+
+    /// Puts the agents of `unsorted` into their free sets.
+    fn sort_free(&mut self) {
+        let mut list = std::mem::take(&mut self.unsorted);
+        for a in list.drain(..) {
+            self.agents[a as usize].unsorted = false;
+            self.free_sets(a, true);
+        }
+        self.unsorted = list; // keeps its capacity
+    }
+
+    /// `sort_free` when an unsorted agent is eligible for class `cl`, so
+    /// that the free set of `cl` is complete.
+    fn sort_free_for(&mut self, cl: ClassIdx) {
+        let agents = &self.agents;
+        if self
+            .unsorted
+            .iter()
+            .any(|&a| agents[a as usize].classes.contains(&cl))
+        {
+            self.sort_free();
+        }
     }
 
     /// Inserts the agent into (or removes it from) the free set of every
@@ -1283,7 +1330,8 @@ impl Router {
                     if agent.state.staffs() {
                         class.staffed += 1;
                     }
-                    if agent.state == AgentState::Available {
+                    // An unsorted agent joins this set with its others.
+                    if agent.state == AgentState::Available && !agent.unsorted {
                         class
                             .avail
                             .insert(rank(self.epoch, agent, i as AgentIdx, &class));
@@ -1347,20 +1395,42 @@ impl Router {
     /// avoiding agents that just failed it when anyone else is free.
     fn candidate(&self, c: &Caller) -> Option<AgentIdx> {
         let class = &self.classes[c.class as usize];
-        let ok = |k: &&RankKey| !c.tried.contains(&k.2);
+        // The class's free agents are its free set plus the eligible ones
+        // of `unsorted` (rarely more than one or two, usually none).
+        let mut extra: Vec<RankKey> = self
+            .unsorted
+            .iter()
+            .filter(|&&a| self.agents[a as usize].classes.contains(&c.class))
+            .map(|&a| rank(self.epoch, &self.agents[a as usize], a, class))
+            .collect();
+        extra.sort_unstable();
+        // The first free agent from `lo` on (all when `None`) that `pred`
+        // accepts, in the class's order.
+        let first = |lo: Option<RankKey>, pred: &dyn Fn(&RankKey) -> bool| {
+            let from = lo.map_or(Bound::Unbounded, Bound::Included);
+            let set = class
+                .avail
+                .range((from, Bound::Unbounded))
+                .find(|k| pred(k));
+            let more = extra
+                .iter()
+                .filter(|k| lo.is_none_or(|lo| **k >= lo))
+                .find(|k| pred(k));
+            match (set, more) {
+                (Some(a), Some(b)) => Some(*a.min(b)),
+                (a, b) => a.or(b).copied(),
+            }
+        };
+        let ok = |k: &RankKey| !c.tried.contains(&k.2);
         let pick = match class.strategy {
             Strategy::RoundRobin => {
                 let q = &self.queues[c.queue as usize];
                 let from = q.rr_last.map_or(0, |l| l + 1);
-                class
-                    .avail
-                    .range((0, self.epoch, from)..)
-                    .find(ok)
-                    .or_else(|| class.avail.iter().find(ok))
+                first(Some((0, self.epoch, from)), &ok).or_else(|| first(None, &ok))
             }
-            _ => class.avail.iter().find(ok),
+            _ => first(None, &ok),
         };
-        pick.or_else(|| class.avail.first()).map(|k| k.2)
+        pick.or_else(|| first(None, &|_| true)).map(|k| k.2)
     }
 
     /// The waiting caller agent `a` should take: highest priority, then
@@ -1417,6 +1487,13 @@ impl Router {
     /// Offers `call` to `a` — or, for ring-all, to every free agent of its
     /// class (`a` among them); a callback reserves `a` alone.
     fn offer_from(&mut self, now: Instant, call: CallId, a: AgentIdx) -> Result<(), RouterError> {
+        let Some(c) = self.callers.get(&call) else {
+            return Ok(());
+        };
+        if self.classes[c.class as usize].strategy == Strategy::RingAll && c.callback.is_none() {
+            let cl = c.class;
+            self.sort_free_for(cl);
+        }
         let Some(c) = self.callers.get(&call) else {
             return Ok(());
         };
