@@ -367,3 +367,80 @@ fn an_agent_who_does_not_answer_is_skipped_and_paused() {
     );
     assert_eq!(r["agent"], "1002");
 }
+
+/// Agent 1001 has two phones registered (baresip, not answering; PJSUA2,
+/// answering): both ring, the first to answer takes the caller, the other
+/// stops ringing, and the agent is counted once.
+#[test]
+fn all_of_an_agents_phones_ring_and_the_first_to_answer_wins() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    if !require_tool("baresip") {
+        return;
+    }
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let mut desk = Baresip::start(None);
+    desk.add_account(
+        "1001",
+        "secret1001",
+        server.sip,
+        Transport::Udp,
+        ";answermode=manual",
+    );
+    assert!(
+        desk.wait_event(&["REGISTER_OK"], Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        desk.log_text()
+    );
+    let args = agent_args(
+        server.sip,
+        "1001",
+        "secret1001",
+        &["--answer", "--calls", "1", "--timeout", "30"],
+    );
+    let soft = std::thread::spawn(move || pj_peer(&python, &args, Duration::from_secs(40)));
+    for _ in 0..50 {
+        if server.log_text().matches(" registered ").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (caller, _d) = pj_call(
+        &server,
+        "5000",
+        &["--dtmf", "11", "--dtmf-at", "1", "--hold", "8"],
+    );
+    assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
+    let soft = soft.join().unwrap();
+    assert_eq!(soft.summary()["confirmed"], 1, "{}", soft.describe());
+    assert!(
+        desk.wait_event(&["CALL_INCOMING"], Duration::from_secs(5))
+            .is_some(),
+        "the desk phone never rang"
+    );
+    assert!(
+        desk.wait_event(&["CALL_CLOSED"], Duration::from_secs(10))
+            .is_some(),
+        "the desk phone kept ringing"
+    );
+    desk.stop();
+    let log = server.log_text();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("dialling") && l.contains("target=sip:1001"))
+            .count(),
+        2,
+        "{log}"
+    );
+    assert!(
+        log.contains("another phone of the agent answered: cancelled"),
+        "{log}"
+    );
+    let records = server.records(1);
+    let r = &records[0];
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(r["offers"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["offers"][0]["outcome"], "answered", "{r:#}");
+}

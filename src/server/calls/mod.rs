@@ -418,7 +418,7 @@ impl Calls {
                 leg.answered = true;
                 info!(agent_leg = %call, agent = %leg.agent, kind = ?leg.kind, "agent answered");
                 if leg.kind != LegKind::Queue {
-                    return;
+                    return self.cancel_siblings(now, ep, call);
                 }
                 let (acd, agent) = (leg.acd, leg.agent.clone());
                 let input = AcdInput::OfferAnswered {
@@ -430,6 +430,7 @@ impl Calls {
                     info!(agent_leg = %call, "answer not needed: {e}");
                     ep.hangup_call(now, call);
                 } else {
+                    self.cancel_siblings(now, ep, call);
                     let ms = self.ms(now);
                     let leg_id = ep.sip_call_id(call).unwrap_or_default().to_string();
                     self.journey(acd, |j| j.connected(agent, leg_id, ms));

@@ -34,12 +34,13 @@ impl Calls {
                     }
                 }
                 AcdOutput::CancelOffer { call, agent } => {
-                    let leg = self
+                    let legs: Vec<CallRef> = self
                         .legs
                         .iter()
-                        .find(|(_, l)| l.acd == call && *l.agent == *agent)
-                        .map(|(k, _)| *k);
-                    if let Some(leg) = leg {
+                        .filter(|(_, l)| l.acd == call && *l.agent == *agent)
+                        .map(|(k, _)| *k)
+                        .collect();
+                    for leg in legs {
                         info!(call = %CallRef(call.0), %agent, "offer withdrawn");
                         ep.hangup_call(now, leg);
                     }
@@ -81,9 +82,10 @@ impl Calls {
         self.live.reconcile(now, &self.router);
     }
 
-    /// Rings `agent`'s most recently registered phone that answers pings, for
-    /// the caller `caller` (router id `acd`). Returns the agent leg, or `None`
-    /// when the agent has no reachable phone.
+    /// Rings every phone `agent` has registered that answers pings (a desk
+    /// phone and a softphone ring together; the first to answer takes the
+    /// call and the others are cancelled), for the caller `caller` (router id
+    /// `acd`). Returns the first leg, or `None` when no phone is reachable.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn ring_agent(
         &mut self,
@@ -95,21 +97,18 @@ impl Calls {
         kind: LegKind,
         mut headers: Vec<(String, String)>,
     ) -> Option<CallRef> {
-        let binding = ep
+        let bindings: Vec<_> = ep
             .registrar()
             .bindings(agent)
             .iter()
             .rev()
-            .find(|b| b.reachable)
-            .cloned()?;
-        let socket = match self.ports.bind() {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("no RTP port for an agent leg: {e}");
-                return None;
-            }
-        };
-        let rtp = socket.local_addr().ok()?;
+            .filter(|b| b.reachable)
+            .cloned()
+            .collect();
+        if bindings.is_empty() {
+            return None;
+        }
+        tracing::debug!(%agent, phones = bindings.len(), "ringing the agent's phones");
         let (from_user, lang) = match (self.calls.get(&caller), self.callbacks.get(&acd)) {
             (Some(c), _) => (c.caller.clone(), c.lang.clone()),
             // A callback: the customer is off the line; the agent sees its number.
@@ -131,32 +130,64 @@ impl Calls {
                 }
             }
         }
-        let leg = ep.dial(
-            now,
-            DialRequest {
-                target: binding.contact.clone(),
-                dest: binding.source,
-                to: format!("sip:{agent}@{}", self.domain),
-                from_user,
-                from_name: None,
-                headers,
-                rtp,
-            },
-        );
-        self.legs.insert(
-            leg,
-            AgentLeg {
-                caller,
-                acd,
-                agent: agent.to_string(),
-                kind,
-                answered: false,
-                stream: StreamId(leg.0),
-                socket: Some(socket),
-            },
-        );
-        self.by_stream.insert(StreamId(leg.0), leg);
-        Some(leg)
+        let mut first = None;
+        for binding in bindings {
+            let socket = match self.ports.bind() {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!("no RTP port for an agent leg: {e}");
+                    break;
+                }
+            };
+            let Ok(rtp) = socket.local_addr() else { break };
+            let leg = ep.dial(
+                now,
+                DialRequest {
+                    target: binding.contact.clone(),
+                    dest: binding.source,
+                    to: format!("sip:{agent}@{}", self.domain),
+                    from_user: from_user.clone(),
+                    from_name: None,
+                    headers: headers.clone(),
+                    rtp,
+                },
+            );
+            self.legs.insert(
+                leg,
+                AgentLeg {
+                    caller,
+                    acd,
+                    agent: agent.to_string(),
+                    kind,
+                    answered: false,
+                    stream: StreamId(leg.0),
+                    socket: Some(socket),
+                },
+            );
+            self.by_stream.insert(StreamId(leg.0), leg);
+            first.get_or_insert(leg);
+        }
+        first
+    }
+
+    /// The other legs ringing `agent`'s phones for the same caller.
+    pub(super) fn sibling_legs(&self, leg: CallRef) -> Vec<CallRef> {
+        let Some(l) = self.legs.get(&leg) else {
+            return Vec::new();
+        };
+        self.legs
+            .iter()
+            .filter(|(k, o)| **k != leg && o.acd == l.acd && o.agent == l.agent)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// One of the agent's phones answered: the others stop ringing.
+    pub(super) fn cancel_siblings(&mut self, now: Instant, ep: &mut Endpoint, leg: CallRef) {
+        for other in self.sibling_legs(leg) {
+            info!(agent_leg = %other, "another phone of the agent answered: cancelled");
+            self.drop_leg(now, ep, other);
+        }
     }
 
     /// Rings an agent for a queue offer; an agent without a reachable phone
@@ -259,6 +290,7 @@ impl Calls {
         leg: CallRef,
         reason: EndReason,
     ) {
+        let others_ringing = !self.sibling_legs(leg).is_empty();
         let Some(l) = self.legs.remove(&leg) else {
             return;
         };
@@ -266,6 +298,10 @@ impl Calls {
         let _ = self.media.send(MediaCommand::Unbridge { id: l.stream });
         let _ = self.media.send(MediaCommand::Remove { id: l.stream });
         info!(agent_leg = %leg, agent = %l.agent, kind = ?l.kind, ?reason, "agent leg ended");
+        if !l.answered && others_ringing {
+            // Another phone of the agent still rings: its outcome decides.
+            return;
+        }
         let bridged = self
             .calls
             .get(&l.caller)
