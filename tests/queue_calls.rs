@@ -11,6 +11,27 @@ use common::{
     Transport,
 };
 
+/// A baresip phone registered as `ext` (demo password) that rings and never answers.
+fn ringing_phone(server: &Server, ext: &str) -> Baresip {
+    let mut phone = Baresip::start(None);
+    let password = format!("secret{ext}");
+    phone.add_account(
+        ext,
+        &password,
+        server.sip,
+        Transport::Udp,
+        ";answermode=manual",
+    );
+    assert!(
+        phone
+            .wait_event(&["REGISTER_OK"], Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        phone.log_text()
+    );
+    phone
+}
+
 const OPEN: &str = "2026-11-23T10:00:00[Europe/London]";
 
 #[test]
@@ -206,21 +227,7 @@ fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
     }
     let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
     // Agent 1001 on baresip, answering by hand: it will ring and never answer.
-    let mut agent = Baresip::start(None);
-    agent.add_account(
-        "1001",
-        "secret1001",
-        server.sip,
-        Transport::Udp,
-        ";answermode=manual",
-    );
-    assert!(
-        agent
-            .wait_event(&["REGISTER_OK"], Duration::from_secs(10))
-            .is_some(),
-        "{}",
-        agent.log_text()
-    );
+    let mut agent = ringing_phone(&server, "1001");
     // The caller picks English and billing, then gives up after 6 s.
     let (caller, _d) = pj_call(
         &server,
@@ -292,21 +299,7 @@ fn an_agent_who_does_not_answer_is_skipped_and_paused() {
         ],
     );
     // 1001 (billing 8) rings first but never answers; 1002 (billing 4) answers.
-    let mut silent = Baresip::start(None);
-    silent.add_account(
-        "1001",
-        "secret1001",
-        server.sip,
-        Transport::Udp,
-        ";answermode=manual",
-    );
-    assert!(
-        silent
-            .wait_event(&["REGISTER_OK"], Duration::from_secs(10))
-            .is_some(),
-        "{}",
-        silent.log_text()
-    );
+    let mut silent = ringing_phone(&server, "1001");
     let answering_args: Vec<String> = agent_args(
         server.sip,
         "1002",
@@ -380,20 +373,7 @@ fn all_of_an_agents_phones_ring_and_the_first_to_answer_wins() {
         return;
     }
     let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
-    let mut desk = Baresip::start(None);
-    desk.add_account(
-        "1001",
-        "secret1001",
-        server.sip,
-        Transport::Udp,
-        ";answermode=manual",
-    );
-    assert!(
-        desk.wait_event(&["REGISTER_OK"], Duration::from_secs(10))
-            .is_some(),
-        "{}",
-        desk.log_text()
-    );
+    let mut desk = ringing_phone(&server, "1001");
     let args = agent_args(
         server.sip,
         "1001",
