@@ -4,9 +4,14 @@
 # between SIPp callers and SIPp callees directly (no relay) as the baseline.
 # See bench/README.md.
 #
+# SIPp does the SIP of both legs; the RTP of both legs comes from
+# bench/rtpsink.rs (ordinary UDP sockets, one per call leg), which also counts
+# what arrives.
+#
 # Usage: bench/relay.sh            (everything has a default; about 10 minutes)
 # Environment (all optional):
-#   STEPS="500 1000 2000 2500 3000 4000"  concurrent calls per step (at most 2 x PER_SIPP)
+#   STEPS="800 1500 2500 3000 4000"  concurrent calls per step (at most 2 x PER_SIPP)
+#   TALK_PACKETS=354                 each leg's talkspurt: 20 ms PCMA packets (354 = 7.08 s)
 #   RAMP_S=3                         each step places its calls within this many seconds
 #   MODES="switchboard sipp"         sipp = the SIPp-to-SIPp baseline
 #   PER_SIPP=2000                    calls (and agents) per SIPp instance (< 2500: SIPp's
@@ -17,7 +22,7 @@
 #                                    (other addresses than the tests' 127.0.0.1, whose free
 #                                    ports come from the ephemeral range these overlap)
 #   CALLER_MPORT=20000 AGENT_MPORT=20000  media ports of SIPp instance j: xMPORT+10000j ...
-#   SB_RTP_PORTS=8000-23999          Switchboard's media.rtp_ports (4 ports per call)
+#   SB_RTP_PORTS=8000-29999          Switchboard's media.rtp_ports (4 ports per call)
 #   SERVER_CPU=0 LOAD_CPU=1          Switchboard on one core, SIPp and the receivers on the other
 #   IDLE_MAX=10 IDLE_WAIT=180        before each step, wait until the machine is idle
 #   SKIP_BUILD=1 SWITCHBOARD_BIN=path RESULTS=bench/results/relay-<date>.txt KEEP=1
@@ -26,7 +31,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 
-STEPS="${STEPS:-500 1000 2000 2500 3000 4000}"
+STEPS="${STEPS:-800 1500 2500 3000 4000}"
+PKTS="${TALK_PACKETS:-354}"
 RAMP_S="${RAMP_S:-3}"
 MODES="${MODES:-switchboard sipp}"
 PER_SIPP="${PER_SIPP:-2000}"
@@ -37,7 +43,7 @@ CALLER_MIP="${CALLER_MIP:-127.0.0.2}"
 AGENT_MIP="${AGENT_MIP:-127.0.0.3}"
 CALLER_MPORT="${CALLER_MPORT:-20000}"
 AGENT_MPORT="${AGENT_MPORT:-20000}"
-SB_RTP_PORTS="${SB_RTP_PORTS:-8000-23999}"
+SB_RTP_PORTS="${SB_RTP_PORTS:-8000-29999}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 IDLE_MAX="${IDLE_MAX:-10}"
@@ -48,8 +54,7 @@ RESULTS="${RESULTS:-$HERE/results/relay-$STAMP.txt}"
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
 
-need_tools "sip-tester sipsak" sipp sipsak rustc python3 taskset awk ss
-[[ $(id -u) == 0 ]] || die "SIPp's play_pcap_audio needs root (raw socket)"
+need_tools "sip-tester sipsak" sipp sipsak rustc taskset awk ss
 ((PER_SIPP < 2500)) || die "PER_SIPP must be below 2500 ([auto_media_port] wraps at 10000 ports)"
 AGENTS=0
 for n in $STEPS; do ((n > AGENTS)) && AGENTS=$n; done
@@ -79,11 +84,9 @@ if [[ " $MODES " == *" switchboard "* && "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 log "rustc -O bench/rtpsink.rs"
 rustc -O --edition 2021 -o "$WORK/rtpsink" "$HERE/rtpsink.rs" || die "cannot compile bench/rtpsink.rs"
-made=$(python3 "$HERE/sipp/make_paced_pcap.py" "$WORK/paced.pcap")
-echo "$made" >&2
-PKTS=$(awk '{ print $2 }' <<<"$made") # "paced.pcap: 354 packets of 20 ms PCMA (7.08 s)"
-[[ "$PKTS" =~ ^[0-9]+$ ]] || die "cannot read the packet count of paced.pcap: $made"
-HOLD_MS=$((PKTS * 20 + 1500))                    # the caller's pcap, then BYE
+# The caller holds for: its generator's 2 s wait for the bridge, the agent's
+# 1 s after the first relayed packet, the talkspurt, and a margin; then BYE.
+HOLD_MS=$((PKTS * 20 + 4500))
 
 # Agents 60000.. with password pw<ext>, in groups of PER_SIPP: group j registers
 # from (and so is called at) AGENT_PORT+2j, where agent SIPp instance j answers.
@@ -146,10 +149,11 @@ register_agents() {
     log "$AGENTS agents registered from $GROUPS_ALL SIPp port(s)"
 }
 
-# start_agents COUNT SECONDS: agent SIPp instances 0..COUNT-1 (fresh, so that
-# their [auto_media_port] numbering starts again) and their receivers.
+# start_agents COUNT SECONDS SEND: agent SIPp instances 0..COUNT-1 (fresh, so
+# that their [auto_media_port] numbering starts again) and their generators
+# (rtpsink with SEND, one port per agent of the group).
 start_agents() {
-    local j count=$1 secs=$2 size
+    local j count=$1 secs=$2 send=$3 size
     AGENT_PIDS=()
     for ((j = 0; j < count; j++)); do
         (cd "$WORK" && exec taskset -c "$LOAD_CPU" sipp -sf "$HERE/sipp/relay_agent.xml" \
@@ -158,9 +162,8 @@ start_agents() {
             -trace_stat -stf "$WORK/agent-$MODE_N-$j.csv" -fd 1) >"$WORK/agent-$MODE_N-$j.out" 2>&1 &
         AGENT_PIDS+=($!)
         BG+=($!)
-        # SIPp's own media socket takes the first [auto_media_port]; receive the rest.
-        size=$(($(wc -l <"$WORK/agents-$j.csv") - 2))
-        taskset -c "$LOAD_CPU" "$WORK/rtpsink" $((AGENT_MPORT + 10000 * j + 4)) "$size" "$secs" 4 "$AGENT_MIP" \
+        size=$(($(wc -l <"$WORK/agents-$j.csv") - 1))
+        taskset -c "$LOAD_CPU" "$WORK/rtpsink" $((AGENT_MPORT + 10000 * j + 4)) "$size" "$secs" 4 "$AGENT_MIP" "$send" \
             >"$WORK/sink-agent-$MODE_N-$j.out" 2>"$WORK/sink-agent-$MODE_N-$j.err" &
         SINK_PIDS+=($!)
         BG+=($!)
@@ -180,13 +183,6 @@ kv() {
     echo "${v:-0}"
 }
 
-# incoming calls an agent SIPp instance took, from its -trace_stat file
-sipp_incoming() {
-    [[ -s "$1" ]] || { echo 0; return; }
-    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next } { last = $0 }
-        END { split(last, v, ";"); print v[col["IncomingCall(C)"]] + 0 }' "$1"
-}
-
 # ---------------------------------------------------------------- machine
 CPU="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 SIPP_VERSION="$( (sipp -v 2>&1 || true) | awk '/SIPp v/ { sub(/^v/, "", $2); sub(/\.$/, "", $2); print $2; exit }')"
@@ -201,11 +197,11 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "sipp.version=$SIPP_VERSION"
     echo "switchboard.commit=$SB_COMMIT"
     echo "switchboard.config=udp, number 7000 = bench/flows/relay-queue.yaml (queue relay at once), $AGENTS agents registered from SIPp, wrap-up 0 s, rtp_ports $SB_RTP_PORTS, log warn"
-    echo "pcap=$PKTS packets of 20 ms PCMA (make_paced_pcap.py from g711a.pcap), played by every caller 2 s after its ACK and by every agent 1 s after its ACK"
-    echo "pinning=switchboard (every thread) on CPU $SERVER_CPU; SIPp callers, SIPp agents and the receivers on CPU $LOAD_CPU"
-    echo "baseline=the same SIPp callers calling the same SIPp agent scenario directly (no relay), same pcaps, same receivers"
+    echo "rtp=bench/rtpsink.rs, one UDP socket per leg at the port of its SDP ([auto_media_port+4]), one talkspurt of $PKTS 20 ms PCMA packets per leg and direction; the caller's leg starts 2 s after its 200 OK, to the media address of that answer's SDP (Switchboard's, or in the baseline the agent's), logged by the caller SIPp; the agent's leg starts 1 s after the first packet it gets and sends to where that came from (symmetric RTP)"
+    echo "pinning=switchboard (every thread) on CPU $SERVER_CPU; SIPp callers, SIPp agents and the RTP generators on CPU $LOAD_CPU"
+    echo "baseline=the same SIPp callers calling the same SIPp agent scenario directly (no relay), the same RTP generators sending to each other directly"
     echo "steps=$STEPS (calls placed within ${RAMP_S} s, held ${HOLD_MS} ms)"
-    echo "loss=per direction, packets of the last talkspurt (from the relay's marked first packet) of every measured stream, against $PKTS each; SIPp's first call per instance lands on SIPp's own media socket and is not measured"
+    echo "loss=per direction, packets of the last talkspurt (from the last marked packet: the generator's first, or the relay's first relayed) of every stream, against $PKTS each"
     echo "# step: mode N ok failed retrans to_caller_streams to_caller_expected to_caller_got to_caller_lost to_agent_streams to_agent_expected to_agent_got to_agent_lost jitter_p99_to_caller_us jitter_p99_to_agent_us server_cpu_pct busy_before"
 } >"$RESULTS"
 TICK=$(getconf CLK_TCK)
@@ -227,10 +223,12 @@ for n in $STEPS; do
         SINK_PIDS=()
         MODE_N="$mode-$n"
         if [[ $mode == switchboard ]]; then
-            start_agents "$GROUPS_ALL" $((secs + 10))
+            start_agents "$GROUPS_ALL" $((secs + 10)) "reply:$PKTS:1000"
+            media_ip=127.0.0.1
             t0=$(cpu_ticks "$SB_PID")
         else
-            start_agents "$callers" $((secs + 10))
+            start_agents "$callers" $((secs + 10)) "reply:$PKTS:1000"
+            media_ip=$AGENT_MIP
         fi
         declare -a CALLER_PIDS=()
         left=$n
@@ -239,7 +237,10 @@ for n in $STEPS; do
             left=$((left - nj))
             target="127.0.0.1:$SB_PORT"
             [[ $mode == sipp ]] && target="127.0.0.1:$((AGENT_PORT + 2 * j))"
-            taskset -c "$LOAD_CPU" "$WORK/rtpsink" $((CALLER_MPORT + 10000 * j + 4)) $((nj - 1)) "$secs" 4 "$CALLER_MIP" \
+            # The caller SIPp logs "call media-port" from each answer's SDP.
+            sdp="$WORK/sdp-$mode-$n-$j.log"
+            taskset -c "$LOAD_CPU" "$WORK/rtpsink" $((CALLER_MPORT + 10000 * j + 4)) "$nj" "$secs" 4 "$CALLER_MIP" \
+                "sdp:$sdp:$media_ip:$PKTS:2000" \
                 >"$WORK/sink-caller-$mode-$n-$j.out" 2>"$WORK/sink-caller-$mode-$n-$j.err" &
             SINK_PIDS+=($!)
             BG+=($!)
@@ -248,7 +249,7 @@ for n in $STEPS; do
                 -i 127.0.0.1 -p $((CALLER_PORT + 2 * j)) -mi "$CALLER_MIP" -mp $((CALLER_MPORT + 10000 * j)) \
                 -m "$nj" -l "$nj" -r $(((nj + RAMP_S - 1) / RAMP_S)) -d "$HOLD_MS" \
                 -buff_size 4194304 -max_socket 60000 -nostdin -timeout $((secs + 20))s -timeout_error \
-                -trace_stat -stf "$WORK/caller-$mode-$n-$j.csv" -fd 1) >"$WORK/caller-$mode-$n-$j.out" 2>&1 &
+                -trace_logs -log_file "$sdp" -trace_stat -stf "$WORK/caller-$mode-$n-$j.csv" -fd 1) >"$WORK/caller-$mode-$n-$j.out" 2>&1 &
             CALLER_PIDS+=($!)
             BG+=($!)
         done
@@ -263,16 +264,8 @@ for n in $STEPS; do
         done
         for pid in "${SINK_PIDS[@]}"; do wait "$pid" || true; done
         sleep 2 # the agents' 200 to BYE
-        # Every agent instance that took calls lost its first to its own socket.
-        active=0
         for pid in "${AGENT_PIDS[@]}"; do stop_pid "$pid"; done
-        for ((j = 0; j < ${#AGENT_PIDS[@]}; j++)); do
-            k=$(sipp_incoming "$WORK/agent-$MODE_N-$j.csv")
-            ((k > 0)) && active=$((active + 1))
-        done
-        agent_streams=$((n - active))
-        # agent -> caller audio, received at the callers' ports
-        caller_streams=$((n - callers))
+        agent_streams=$n caller_streams=$n
         got_c=0 seen_c=0 got_a=0 seen_a=0 j99c=0 j99a=0
         for ((j = 0; j < callers; j++)); do
             f="$WORK/sink-caller-$mode-$n-$j.out"

@@ -20,13 +20,26 @@
 //! (sequence n, n+1) of a stream, |Δ receive time − Δ RTP timestamp / 8 kHz|,
 //! as a histogram in 10 µs buckets: p50, p99, p99.9 and max.
 //!
+//! With a SEND argument it is also the sending end (bench/relay.sh): every
+//! port sends one talkspurt of COUNT 20 ms PCMA packets (the first marked)
+//! from ordinary UDP sockets, so the load generator costs one sendto() per
+//! packet (SIPp's pcap play opens a raw socket per call, and the kernel
+//! copies every loopback UDP packet to each of them):
+//! - `reply:COUNT:DELAY_MS`: symmetric RTP (RFC 4961): a port starts DELAY_MS
+//!   after its first packet arrives and sends to where that packet came from
+//!   (the relay, or the generator on the other leg).
+//! - `sdp:FILE:IP:COUNT:DELAY_MS`: the side that speaks first, to the media
+//!   port the far end's SDP named: FILE grows by a line `CALL PORT` per
+//!   answered call (SIPp's `<log>` action, bench/sipp/relay_caller.xml), and
+//!   port CALL-1 starts DELAY_MS later, to IP:PORT.
+//!
 //! No dependencies (the script compiles it with `rustc -O`), Linux x86_64/aarch64 only:
 //! the few system calls it needs are declared by hand.
 //!
-//! Usage: rtpsink BASE N DURATION_S [STRIDE [IP]]   (STRIDE defaults to 1)
-//! Output: key=value pairs on one line (see `report`).
+//! Usage: rtpsink BASE N DURATION_S [STRIDE [IP [SEND]]]   (STRIDE defaults to 1)
+//! Output: key=value pairs on one line (see `report`), with sent=PACKETS when sending.
 
-use std::net::UdpSocket;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -81,6 +94,63 @@ const EPOLL_CTL_ADD: i32 = 1;
 const BUCKET_US: u64 = 10;
 const BUCKETS: usize = 100_000;
 
+/// What a port sends (the SEND argument).
+enum Send {
+    Reply {
+        count: u32,
+        delay_ms: u64,
+    },
+    Sdp {
+        file: String,
+        ip: Ipv4Addr,
+        count: u32,
+        delay_ms: u64,
+    },
+}
+
+impl Send {
+    fn parse(arg: &str) -> Option<Send> {
+        let f: Vec<&str> = arg.split(':').collect();
+        match f.as_slice() {
+            ["reply", c, d] => Some(Send::Reply {
+                count: c.parse().ok()?,
+                delay_ms: d.parse().ok()?,
+            }),
+            ["sdp", file, ip, c, d] => Some(Send::Sdp {
+                file: file.to_string(),
+                ip: ip.parse().ok()?,
+                count: c.parse().ok()?,
+                delay_ms: d.parse().ok()?,
+            }),
+            _ => None,
+        }
+    }
+
+    fn count(&self) -> u32 {
+        match self {
+            Send::Reply { count, .. } | Send::Sdp { count, .. } => *count,
+        }
+    }
+}
+
+/// The sending side of one port: its destination once known, the ms (since
+/// start) of its first packet, and how many it sent.
+#[derive(Clone, Copy)]
+struct Talk {
+    dest: Option<SocketAddr>,
+    start_ms: u64,
+    sent: u32,
+}
+
+/// sockaddr_in as recvmsg() fills it in.
+#[repr(C)]
+struct SockAddrIn {
+    family: u16,
+    port_be: u16,
+    addr: [u8; 4],
+    zero: [u8; 8],
+}
+
 #[derive(Default, Clone)]
 struct Stream {
     packets: u64,
@@ -98,10 +168,18 @@ struct Stream {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if !(4..=6).contains(&args.len()) {
-        eprintln!("usage: rtpsink BASE N DURATION_S [STRIDE [IP]]");
+    if !(4..=7).contains(&args.len()) {
+        eprintln!("usage: rtpsink BASE N DURATION_S [STRIDE [IP [SEND]]]");
         std::process::exit(2);
     }
+    let send = args.get(6).map(|a| {
+        Send::parse(a).unwrap_or_else(|| {
+            eprintln!(
+                "rtpsink: SEND is reply:COUNT:DELAY_MS or sdp:FILE:IP:COUNT:DELAY_MS, not {a}"
+            );
+            std::process::exit(2)
+        })
+    });
     let stride: usize = args.get(4).map_or(1, |s| s.parse().expect("STRIDE"));
     let ip: std::net::Ipv4Addr = args
         .get(5)
@@ -155,6 +233,38 @@ fn main() {
         duration
     );
 
+    // Senders by the ms of their 20 ms period they send in, so each ms visits
+    // only the ports due then.
+    let mut talk = vec![
+        Talk {
+            dest: None,
+            start_ms: 0,
+            sent: 0
+        };
+        n
+    ];
+    let mut due: Vec<Vec<usize>> = vec![Vec::new(); 20];
+    // sdp mode: the lines SIPp appends, read as they come.
+    let mut sdp_log = match &send {
+        Some(Send::Sdp { file, .. }) => Some(SdpLog {
+            file: std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(file)
+                .unwrap_or_else(|e| {
+                    eprintln!("rtpsink: cannot open {file}: {e}");
+                    std::process::exit(2)
+                }),
+            partial: Vec::new(),
+        }),
+        _ => None,
+    };
+    let count = send.as_ref().map_or(0, Send::count);
+    let mut sent_total = 0u64;
+    let mut done_ms = 0u64;
+    let mut pkt = [0xd5u8; 12 + 160]; // PCMA silence after the RTP header
     let mut streams = vec![Stream::default(); n];
     let mut hist = vec![0u64; BUCKETS + 1];
     let mut max_jitter_ns = 0u64;
@@ -165,7 +275,40 @@ fn main() {
     let mut control = [0u64; 16];
     let start = Instant::now();
     while start.elapsed() < duration {
-        let k = unsafe { epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, 100) };
+        let wait_ms = if send.is_some() { 1 } else { 100 };
+        let k = unsafe { epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, wait_ms) };
+        if send.is_some() {
+            let now_ms = start.elapsed().as_millis() as u64;
+            if let (Some(log), Some(Send::Sdp { ip, delay_ms, .. })) = (sdp_log.as_mut(), &send) {
+                for (call, port) in log.read_new() {
+                    if let Some(t) = call.checked_sub(1).and_then(|i| talk.get_mut(i)) {
+                        if t.dest.is_none() {
+                            t.dest = Some(SocketAddr::from((*ip, port)));
+                            t.start_ms = now_ms + delay_ms;
+                            due[(t.start_ms % 20) as usize].push(call - 1);
+                        }
+                    }
+                }
+            }
+            // Every ms up to now (a late round catches up: the packets keep
+            // their sequence numbers and timestamps).
+            while done_ms < now_ms {
+                done_ms += 1;
+                for &i in &due[(done_ms % 20) as usize] {
+                    let t = &mut talk[i];
+                    if t.sent >= count || done_ms < t.start_ms {
+                        continue;
+                    }
+                    rtp_header(&mut pkt, base as u32 * 65536 + i as u32, t.sent);
+                    if let Some(dest) = t.dest {
+                        if sockets[i].send_to(&pkt, dest).is_ok() {
+                            sent_total += 1;
+                        }
+                    }
+                    t.sent += 1;
+                }
+            }
+        }
         if k < 0 {
             continue; // EINTR
         }
@@ -177,9 +320,15 @@ fn main() {
                 base: buf.as_mut_ptr(),
                 len: buf.len(),
             };
+            let mut from = SockAddrIn {
+                family: 0,
+                port_be: 0,
+                addr: [0; 4],
+                zero: [0; 8],
+            };
             let mut msg = MsgHdr {
-                name: std::ptr::null_mut(),
-                namelen: 0,
+                name: &mut from as *mut SockAddrIn as *mut u8,
+                namelen: std::mem::size_of::<SockAddrIn>() as u32,
                 iov: &mut iov,
                 iovlen: 1,
                 control: control.as_mut_ptr() as *mut u8,
@@ -192,6 +341,16 @@ fn main() {
                     bad += 1;
                 }
                 continue;
+            }
+            if let Some(Send::Reply { delay_ms, .. }) = send {
+                let t = &mut talk[idx];
+                if t.dest.is_none() && from.family == 2 {
+                    // AF_INET: the first packet names the far end.
+                    let a = SocketAddrV4::new(from.addr.into(), u16::from_be(from.port_be));
+                    t.dest = Some(a.into());
+                    t.start_ms = start.elapsed().as_millis() as u64 + delay_ms;
+                    due[(t.start_ms % 20) as usize].push(idx);
+                }
             }
             let ns = kernel_time_ns(&msg).unwrap_or(0);
             let p = &buf[..len as usize];
@@ -258,7 +417,54 @@ fn main() {
         }
     }
     report(&streams, &hist, max_jitter_ns, bad);
+    if send.is_some() {
+        let talkers = talk.iter().filter(|t| t.dest.is_some()).count();
+        let complete = talk.iter().filter(|t| t.sent >= count).count();
+        println!("sent={sent_total} talkers={talkers} talkers_complete={complete}");
+    }
     eprintln!("rtpsink: {late} gaps more than 5 ms off");
+}
+
+/// A file another process appends `CALL PORT` lines to.
+struct SdpLog {
+    file: std::fs::File,
+    partial: Vec<u8>,
+}
+
+impl SdpLog {
+    /// The complete lines appended since the last call.
+    fn read_new(&mut self) -> Vec<(usize, u16)> {
+        use std::io::Read;
+        let mut chunk = [0u8; 65536];
+        let mut out = Vec::new();
+        while let Ok(k) = self.file.read(&mut chunk) {
+            if k == 0 {
+                break;
+            }
+            self.partial.extend_from_slice(&chunk[..k]);
+        }
+        while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=nl).collect();
+            let text = String::from_utf8_lossy(&line);
+            let mut f = text.split_whitespace();
+            if let (Some(Ok(call)), Some(Ok(port))) =
+                (f.next().map(str::parse), f.next().map(str::parse))
+            {
+                out.push((call, port));
+            }
+        }
+        out
+    }
+}
+
+/// Packet `k` of a talkspurt: PCMA (PT 8), the first one marked (RFC 3551
+/// §4.1), sequence numbers and 8 kHz timestamps from 0 (RFC 3550 §5.1).
+fn rtp_header(pkt: &mut [u8], ssrc: u32, k: u32) {
+    pkt[0] = 0x80;
+    pkt[1] = if k == 0 { 0x80 | 8 } else { 8 };
+    pkt[2..4].copy_from_slice(&(k as u16).to_be_bytes());
+    pkt[4..8].copy_from_slice(&(k * 160).to_be_bytes());
+    pkt[8..12].copy_from_slice(&ssrc.to_be_bytes());
 }
 
 /// The SCM_TIMESTAMPNS control message: the kernel's receive time in ns.
