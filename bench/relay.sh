@@ -201,7 +201,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "pinning=switchboard (every thread) on CPU $SERVER_CPU; SIPp callers, SIPp agents and the RTP generators on CPU $LOAD_CPU"
     echo "baseline=the same SIPp callers calling the same SIPp agent scenario directly (no relay), the same RTP generators sending to each other directly"
     echo "steps=$STEPS (calls placed within ${RAMP_S} s, held ${HOLD_MS} ms)"
-    echo "loss=per direction, packets of the last talkspurt (from the last marked packet: the generator's first, or the relay's first relayed) of every stream, against $PKTS each"
+    echo "loss=per direction, packets of the last talkspurt (from the last marked packet: the generator's first, or the relay's first relayed) of every stream: what each lacks of its $PKTS (a longer one does not make up for a shorter), plus $PKTS per stream never heard"
     echo "# step: mode N ok failed retrans to_caller_streams to_caller_expected to_caller_got to_caller_lost to_agent_streams to_agent_expected to_agent_got to_agent_lost jitter_p99_to_caller_us jitter_p99_to_agent_us server_cpu_pct busy_before"
 } >"$RESULTS"
 TICK=$(getconf CLK_TCK)
@@ -266,27 +266,32 @@ for n in $STEPS; do
         sleep 2 # the agents' 200 to BYE
         for pid in "${AGENT_PIDS[@]}"; do stop_pid "$pid"; done
         agent_streams=$n caller_streams=$n
-        got_c=0 seen_c=0 got_a=0 seen_a=0 j99c=0 j99a=0
+        # lost: per stream heard, the packets its last talkspurt lacks
+        # (rtpsink's spurt_short); per stream never heard, all of them.
+        short_c=0 seen_c=0 short_a=0 seen_a=0 long=0 j99c=0 j99a=0
         for ((j = 0; j < callers; j++)); do
             f="$WORK/sink-caller-$mode-$n-$j.out"
-            got_c=$((got_c + $(kv "$f" spurt_packets)))
+            short_c=$((short_c + $(kv "$f" spurt_short)))
+            long=$((long + $(kv "$f" spurt_long)))
             seen_c=$((seen_c + $(kv "$f" streams)))
             v=$(kv "$f" jitter_p99_us); [[ "$v" =~ ^[0-9]+$ ]] && ((v > j99c)) && j99c=$v
         done
         for ((j = 0; j < ${#AGENT_PIDS[@]}; j++)); do
             f="$WORK/sink-agent-$MODE_N-$j.out"
-            got_a=$((got_a + $(kv "$f" spurt_packets)))
+            short_a=$((short_a + $(kv "$f" spurt_short)))
+            long=$((long + $(kv "$f" spurt_long)))
             seen_a=$((seen_a + $(kv "$f" streams)))
             v=$(kv "$f" jitter_p99_us); [[ "$v" =~ ^[0-9]+$ ]] && ((v > j99a)) && j99a=$v
         done
         exp_c=$((caller_streams * PKTS)) exp_a=$((agent_streams * PKTS))
-        lost_c=$((exp_c - got_c)) lost_a=$((exp_a - got_a))
+        lost_c=$((short_c + (caller_streams - seen_c) * PKTS)) lost_a=$((short_a + (agent_streams - seen_a) * PKTS))
+        got_c=$((exp_c - lost_c)) got_a=$((exp_a - lost_a))
         cpu=-
         if [[ $mode == switchboard ]]; then
             cpu=$(awk -v d=$((t1 - t0)) -v hz="$TICK" -v s=$((RAMP_S + HOLD_MS / 2000)) 'BEGIN { printf "%.0f", 100 * d / hz / s }')
         fi
         echo "step $mode $n $ok $failed $retrans $seen_c/$caller_streams $exp_c $got_c $lost_c $seen_a/$agent_streams $exp_a $got_a $lost_a $j99c $j99a $cpu $busy" >>"$RESULTS"
-        echo "   calls ok $ok failed $failed retrans $retrans; to callers: $seen_c/$caller_streams streams, $got_c of $exp_c packets (lost $lost_c); to agents: $seen_a/$agent_streams streams, $got_a of $exp_a packets (lost $lost_a); p99 jitter ${j99c}/${j99a} us; switchboard CPU ${cpu}%" >&2
+        echo "   calls ok $ok failed $failed retrans $retrans; to callers: $seen_c/$caller_streams streams, $got_c of $exp_c packets (lost $lost_c); to agents: $seen_a/$agent_streams streams, $got_a of $exp_a packets (lost $lost_a); p99 jitter ${j99c}/${j99a} us; switchboard CPU ${cpu}%; $long streams with more than $PKTS" >&2
         if [[ "$ok" == "$n" && "$failed" == 0 && "$seen_c" == "$caller_streams" && "$seen_a" == "$agent_streams" ]] &&
             ((lost_c == 0 && lost_a == 0)); then
             ((n > BEST[$mode])) && BEST[$mode]=$n

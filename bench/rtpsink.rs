@@ -420,7 +420,18 @@ fn main() {
     if send.is_some() {
         let talkers = talk.iter().filter(|t| t.dest.is_some()).count();
         let complete = talk.iter().filter(|t| t.sent >= count).count();
-        println!("sent={sent_total} talkers={talkers} talkers_complete={complete}");
+        // Against the talkspurt every leg sends: packets missing from the
+        // last talkspurt of each stream heard, and streams with more (the
+        // marker went missing, so earlier packets count too).
+        let heard = streams.iter().filter(|s| s.first_seq.is_some());
+        let short: u64 = heard
+            .clone()
+            .map(|s| u64::from(count).saturating_sub(s.spurt))
+            .sum();
+        let long = heard.filter(|s| s.spurt > u64::from(count)).count();
+        println!(
+            "sent={sent_total} talkers={talkers} talkers_complete={complete} spurt_short={short} spurt_long={long}"
+        );
     }
     eprintln!("rtpsink: {late} gaps more than 5 ms off");
 }
