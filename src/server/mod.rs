@@ -61,7 +61,6 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         )
     })?;
     let (stored, store) = StorageThread::start(&cfg.var_dir.join("switchboard.db"))?;
-    let cdr = start_cdr(&cfg).await?;
     let listen = cfg.sip.listen;
     let stop = CancellationToken::new();
     shutdown::on_signal(stop.clone());
@@ -127,6 +126,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         }
         Err(_) => calls::WallClock::new(jiff::Timestamp::now().as_millisecond(), now),
     };
+    let zone = cfg.admin.clone().unwrap_or_default().zone();
+    let (cdr, today_events) = start_cdr(&cfg, clock.today(&zone, now)).await?;
     let (lookup_tx, lookups) = mpsc::unbounded_channel();
     let (reload_tx, reloads) = mpsc::unbounded_channel();
     let (flows_status, flows) = tokio::sync::watch::channel(reload::status(&loaded, 1));
@@ -160,14 +161,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         media,
         lookup_tx,
     );
-    let zone = cfg.admin.clone().unwrap_or_default().zone();
-    let (since, until) = calls.today_since_ms(&zone);
     calls.watch_live(zone, cfg.cdr.clone(), live_changed);
     // The wallboard's "today" goes on from the calls stored before this start.
-    match crate::store::cdr::open(&cfg.cdr_store()).and_then(|mut s| s.events(since, until)) {
-        Ok(events) => calls.seed_live(&events),
-        Err(e) => warn!("today's figures start from zero: cannot read the event log: {e}"),
-    }
+    calls.seed_live(&today_events);
     let mut core = Core {
         endpoint,
         udp,
@@ -202,12 +198,17 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
 
 /// Opens the CDR store (closing records a crash left open) and starts its
 /// writer. The call glue takes `writer()` handles from the result.
-async fn start_cdr(cfg: &Config) -> anyhow::Result<cdr_writer::CdrThread> {
+/// Also returns the events of `today` (wall-clock ms) already stored, read
+/// with the same connection before the writer takes it.
+async fn start_cdr(
+    cfg: &Config,
+    today: (i64, i64),
+) -> anyhow::Result<(cdr_writer::CdrThread, Vec<crate::cdr::Event>)> {
     let at = cfg.cdr_store();
     // A PostgreSQL server started alongside (docker-compose) may take a few
     // seconds to accept connections.
     let mut tries = 0;
-    let store = loop {
+    let mut store = loop {
         match crate::store::cdr::open(&at) {
             Ok(s) => break s,
             Err(e @ crate::store::cdr::CdrStoreError::Postgres(_)) if tries < 15 => {
@@ -219,7 +220,12 @@ async fn start_cdr(cfg: &Config) -> anyhow::Result<cdr_writer::CdrThread> {
         }
     };
     info!(store = %at, "call records");
-    cdr_writer::CdrThread::start(store, jiff::Timestamp::now().as_millisecond())
+    let events = store.events(today.0, today.1).unwrap_or_else(|e| {
+        warn!("today's figures start from zero: cannot read the event log: {e}");
+        Vec::new()
+    });
+    let thread = cdr_writer::CdrThread::start(store, jiff::Timestamp::now().as_millisecond())?;
+    Ok((thread, events))
 }
 
 /// What the other tasks send the core.

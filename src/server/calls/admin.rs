@@ -32,18 +32,6 @@ impl Calls {
         self.live.seed(events);
     }
 
-    /// Today in `zone` as wall-clock ms: from local midnight, and to the end
-    /// of the day rather than now (a clock set back by `SWITCHBOARD_CLOCK`
-    /// restarts before the events it already wrote).
-    pub fn today_since_ms(&self, zone: &jiff::tz::TimeZone) -> (i64, i64) {
-        let now = self.clock.at(Instant::now());
-        let start = jiff::Timestamp::from_millisecond(now)
-            .ok()
-            .and_then(|t| t.to_zoned(zone.clone()).start_of_day().ok())
-            .map_or(now, |z| z.timestamp().as_millisecond());
-        (start, start + 25 * 3600 * 1000)
-    }
-
     /// Answers one admin request.
     pub fn admin(&mut self, now: Instant, ep: &mut Endpoint, req: Request) {
         match req {

@@ -390,7 +390,6 @@ impl Calls {
                 callback: Stage::None,
                 survey: None,
                 in_survey: false,
-                transfers: 0,
                 ended_by: HungUpBy::System,
                 started: now,
             },

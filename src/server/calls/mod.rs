@@ -76,8 +76,6 @@ struct Call {
     survey: Option<String>,
     /// The survey is running: its `score` goes into the record.
     in_survey: bool,
-    /// Blind transfers so far.
-    transfers: u32,
     /// Who ends the call when we hang up on the caller (the agent left, or
     /// the system did).
     ended_by: HungUpBy,
@@ -133,6 +131,18 @@ impl WallClock {
 
     pub fn at(&self, now: Instant) -> i64 {
         self.base_ms + now.saturating_duration_since(self.base).as_millis() as i64
+    }
+
+    /// Today in `zone` as wall-clock ms: from local midnight, and to the end
+    /// of the day rather than `now` (a clock set back by `SWITCHBOARD_CLOCK`
+    /// restarts before the events it already wrote).
+    pub fn today(&self, zone: &jiff::tz::TimeZone, now: Instant) -> (i64, i64) {
+        let now = self.at(now);
+        let start = jiff::Timestamp::from_millisecond(now)
+            .ok()
+            .and_then(|t| t.to_zoned(zone.clone()).start_of_day().ok())
+            .map_or(now, |z| z.timestamp().as_millisecond());
+        (start, start + 25 * 3600 * 1000)
     }
 }
 
@@ -320,7 +330,6 @@ impl Calls {
                         callback: callback::Stage::None,
                         survey: None,
                         in_survey: false,
-                        transfers: 0,
                         ended_by: HungUpBy::System,
                         started: now,
                     },

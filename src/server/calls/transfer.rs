@@ -86,7 +86,6 @@ impl Calls {
         c.bridged = None;
         c.queue = None;
         c.survey = None;
-        c.transfers += 1;
         match dest {
             Destination::Queue(queue) => {
                 let (priority, language, vars) = info

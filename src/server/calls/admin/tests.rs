@@ -370,7 +370,6 @@ fn calls_in_progress_are_listed_with_their_status() {
             callback: super::super::callback::Stage::None,
             survey: None,
             in_survey: false,
-            transfers: 0,
             ended_by: crate::cdr::HungUpBy::System,
             started: h.at(id),
         };
