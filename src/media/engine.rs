@@ -138,6 +138,21 @@ pub struct MediaEngine {
     out: VecDeque<MediaOutput>,
     stats: MediaStats,
     buf: Vec<u8>,
+    /// Packet buffers handed back by the shell after sending ([`MediaEngine::recycle`]):
+    /// relaying hundreds of thousands of packets a second allocates none.
+    spare: Vec<Vec<u8>>,
+}
+
+/// At most this many spare packet buffers are kept (a tick's burst needs as
+/// many as there are streams; more than this is rare and just allocates).
+const MAX_SPARE: usize = 4096;
+
+/// A packet buffer holding `bytes`, from the spares when there is one.
+fn packet(spare: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    let mut v = spare.pop().unwrap_or_default();
+    v.clear();
+    v.extend_from_slice(bytes);
+    v
 }
 
 fn to_codec(c: SdpCodec) -> Codec {
@@ -163,6 +178,7 @@ impl MediaEngine {
             out: VecDeque::new(),
             stats: MediaStats::default(),
             buf: vec![0u8; 1500],
+            spare: Vec::new(),
         }
     }
 
@@ -359,6 +375,13 @@ impl MediaEngine {
         self.out.pop_front()
     }
 
+    /// Gives back the buffer of a sent packet for reuse.
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(bytes);
+        }
+    }
+
     /// Runs every 20 ms slot due by `now`.
     pub fn tick(&mut self, now: Instant) {
         if now < self.next_tick {
@@ -426,7 +449,7 @@ impl MediaEngine {
                         self.out.push_back(MediaOutput::Send {
                             stream: id,
                             to,
-                            bytes: self.buf[..n].to_vec(),
+                            bytes: packet(&mut self.spare, &self.buf[..n]),
                         });
                     }
                 }
@@ -495,7 +518,7 @@ impl MediaEngine {
                 self.out.push_back(MediaOutput::Send {
                     stream: id,
                     to,
-                    bytes: self.buf[..n].to_vec(),
+                    bytes: packet(&mut self.spare, &self.buf[..n]),
                 });
             }
         }
@@ -551,8 +574,8 @@ impl MediaEngine {
                 _ => s.codec,
             };
             let ssrc = pkt.ssrc();
-            let (ts, mark, payload) = (pkt.timestamp(), pkt.mark(), pkt.payload().to_vec());
-            self.relay(to, ssrc, ts, mark, is_event, src_codec, &payload);
+            let (ts, mark) = (pkt.timestamp(), pkt.mark());
+            self.relay(to, ssrc, ts, mark, is_event, src_codec, pkt.payload());
         }
         // The other leg may have gone (its stream removed) without an unbridge.
         let bridged = relay_to.is_some_and(|b| self.streams.contains_key(&b));
@@ -648,29 +671,30 @@ impl MediaEngine {
             }
         };
         let first = t.first || new_source;
-        let mut out = Vec::with_capacity(payload.len());
-        let pt = if event {
+        // The same codec both sides (the usual case) relays the payload as it is.
+        let transcoded: Vec<u8>;
+        let (pt, body) = if event {
             match t.te_pt {
-                Some(te) => {
-                    out.extend_from_slice(payload);
-                    te
-                }
+                Some(te) => (te, payload),
                 None => return, // the other phone takes no events; it was reported as a digit
             }
         } else {
-            if src_codec == t.codec {
-                out.extend_from_slice(payload);
+            let body = if src_codec == t.codec {
+                payload
             } else {
                 t.pcm_scratch.clear();
                 src_codec.decode(payload, &mut t.pcm_scratch);
+                let mut out = Vec::with_capacity(payload.len());
                 t.codec.encode(&t.pcm_scratch, &mut out);
-            }
+                transcoded = out;
+                &transcoded
+            };
             if let Some(sink) = t.sink.as_mut() {
                 t.pcm_scratch.clear();
-                t.codec.decode(&out, &mut t.pcm_scratch);
+                t.codec.decode(body, &mut t.pcm_scratch);
                 sink.sent(&t.pcm_scratch);
             }
-            t.pt
+            (t.pt, body)
         };
         let b = RtpPacketBuilder::new()
             .payload_type(pt)
@@ -678,7 +702,7 @@ impl MediaEngine {
             .sequence(Seq::from(t.seq))
             .timestamp(src_ts.wrapping_add(offset))
             .marked(mark || first)
-            .payload(&out);
+            .payload(body);
         if let Ok(n) = b.build_into(&mut self.buf) {
             t.first = false;
             t.seq = t.seq.wrapping_add(1);
@@ -686,7 +710,7 @@ impl MediaEngine {
             self.out.push_back(MediaOutput::Send {
                 stream: to,
                 to: dest,
-                bytes: self.buf[..n].to_vec(),
+                bytes: packet(&mut self.spare, &self.buf[..n]),
             });
         }
     }

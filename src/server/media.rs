@@ -1,5 +1,5 @@
-//! The media task: owns the [`MediaEngine`] and every RTP socket. One shared
-//! 20 ms clock drives all streams; each socket has a small receive task.
+//! The media thread: owns the [`MediaEngine`] and every RTP socket. One shared
+//! 20 ms clock drives all streams, and one epoll set (mio) reads all sockets.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::config::PortRange;
-use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, StreamId};
+use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, StreamId, FRAME};
 use crate::media::prompts::Prompt;
 use crate::media::recorder::Recorder;
 use crate::media::recording::{RecordingSink, VoiceMeter};
@@ -110,11 +110,6 @@ impl RtpPorts {
     }
 }
 
-struct StreamIo {
-    socket: Arc<UdpSocket>,
-    reader: JoinHandle<()>,
-}
-
 /// A voicemail being recorded: when it started, its limits, and the meter
 /// that tells how long the caller has been silent.
 struct ActiveRecording {
@@ -125,123 +120,292 @@ struct ActiveRecording {
     meter: Arc<VoiceMeter>,
 }
 
+/// The poll token of the command wake-up; a stream's token is its id.
+const WAKE: Token = Token(usize::MAX);
+
+/// Reads per socket per readiness before the others get their turn (a
+/// socket gets 50 packets a second; only a flood reaches this).
+const READS_PER_WAKE: usize = 64;
+
+/// The calls' end of the media thread: commands, and a wake-up so that the
+/// thread, asleep in its poll, takes them at once.
+#[derive(Clone)]
+pub struct MediaHandle {
+    commands: std::sync::mpsc::Sender<MediaCommand>,
+    waker: Arc<Waker>,
+}
+
+/// The media thread has stopped (shutdown).
+#[derive(Debug)]
+pub struct MediaGone;
+
+impl MediaHandle {
+    pub fn send(&self, cmd: MediaCommand) -> Result<(), MediaGone> {
+        self.commands.send(cmd).map_err(|_| MediaGone)?;
+        self.waker.wake().map_err(|_| MediaGone)
+    }
+
+    /// A handle whose commands go nowhere, for tests of the call logic.
+    #[cfg(test)]
+    pub fn detached() -> Self {
+        let poll = Poll::new().expect("epoll");
+        let waker = Waker::new(poll.registry(), WAKE).expect("eventfd");
+        let (commands, _) = std::sync::mpsc::channel();
+        MediaHandle {
+            commands,
+            waker: Arc::new(waker),
+        }
+    }
+}
+
+/// Starts the media thread. One thread reads every RTP socket from one epoll
+/// set and sends from where it reads: no task, channel or allocation per
+/// packet, and packets that arrive while it ticks wait in their sockets'
+/// kernel buffers instead of being dropped from a queue.
 pub fn spawn(
     inactivity: Duration,
     events: mpsc::UnboundedSender<MediaEvent>,
     stop: CancellationToken,
-) -> mpsc::UnboundedSender<MediaCommand> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    // The media clock gets a thread (and runtime) of its own: SIP bursts never
-    // delay a tick, and the tick can sleep to its deadline more finely than
-    // tokio's 1 ms timer wheel.
-    let spawned = std::thread::Builder::new()
+) -> std::io::Result<MediaHandle> {
+    let poll = Poll::new()?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
         .name("media".into())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(run(rx, events, inactivity, stop)),
-                Err(e) => warn!("cannot start the media runtime: {e}"),
-            }
-        });
-    if let Err(e) = spawned {
-        warn!("cannot start the media thread: {e}");
-    }
-    tx
+        .spawn(move || MediaThread::new(poll, inactivity, events).run(rx, stop))?;
+    Ok(MediaHandle {
+        commands: tx,
+        waker,
+    })
 }
 
-/// Waits until `deadline`: tokio's timer to within a couple of milliseconds, then a short
-/// thread sleep for the rest (Linux high-resolution timers, tens of µs).
-async fn sleep_precisely(deadline: Instant) {
-    // tokio rounds timers up to the next millisecond tick, so wake 2 ms early.
-    const COARSE: Duration = Duration::from_millis(2);
-    if let Some(early) = deadline.checked_sub(COARSE) {
-        tokio::time::sleep_until(early.into()).await;
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    if !left.is_zero() {
-        // Blocks only this runtime's thread, which is the media thread.
-        std::thread::sleep(left);
-    }
-}
-
-async fn run(
-    mut commands: mpsc::UnboundedReceiver<MediaCommand>,
+struct MediaThread {
+    poll: Poll,
+    engine: MediaEngine,
+    sockets: HashMap<StreamId, UdpSocket>,
+    recordings: HashMap<StreamId, ActiveRecording>,
     events: mpsc::UnboundedSender<MediaEvent>,
-    inactivity: Duration,
-    stop: CancellationToken,
-) {
-    let mut engine = MediaEngine::new(Instant::now(), inactivity);
-    let mut io: HashMap<StreamId, StreamIo> = HashMap::new();
-    let mut recordings: HashMap<StreamId, ActiveRecording> = HashMap::new();
-    let (rtp_tx, mut rtp_rx) = mpsc::channel::<(StreamId, SocketAddr, Vec<u8>)>(8192);
-    let mut rng_state: u64 = rand::random();
-    loop {
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => break,
-            _ = sleep_precisely(engine.poll_timeout()) => {
-                let now = Instant::now();
-                engine.tick(now);
-                end_recordings(&mut engine, &mut recordings, now, &events, |_, r, now| {
+    rng: u64,
+}
+
+impl MediaThread {
+    fn new(poll: Poll, inactivity: Duration, events: mpsc::UnboundedSender<MediaEvent>) -> Self {
+        MediaThread {
+            poll,
+            engine: MediaEngine::new(Instant::now(), inactivity),
+            sockets: HashMap::new(),
+            recordings: HashMap::new(),
+            events,
+            rng: rand::random(),
+        }
+    }
+
+    fn run(mut self, commands: std::sync::mpsc::Receiver<MediaCommand>, stop: CancellationToken) {
+        let mut ready = Events::with_capacity(1024);
+        let mut buf = [0u8; 2048];
+        while !stop.is_cancelled() {
+            let deadline = self.engine.poll_timeout();
+            // epoll counts whole milliseconds and rounds up, which would make
+            // every tick late: wait the whole milliseconds, sleep the rest.
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let wait = Duration::from_millis(wait.as_millis() as u64);
+            if let Err(e) = self.poll.poll(&mut ready, Some(wait)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    warn!("media poll failed: {e}");
+                    std::thread::sleep(FRAME);
+                }
+                continue;
+            }
+            let now = Instant::now();
+            for ev in ready.iter() {
+                let token = ev.token();
+                if token == WAKE {
+                    continue; // the commands are taken below, every round
+                }
+                self.read(StreamId(token.0 as u64), now, &mut buf);
+            }
+            while let Ok(cmd) = commands.try_recv() {
+                self.command(cmd);
+            }
+            let now = Instant::now();
+            if now < deadline && deadline - now < Duration::from_millis(1) {
+                // Under a millisecond to go: packets wait in their sockets meanwhile.
+                std::thread::sleep(deadline - now);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.engine.tick(now);
+                self.end_recordings(now, |_, r, now| {
                     let silent = Duration::from_millis(r.meter.silent_for() / 8);
-                    let nothing_heard = r.meter.heard.load(std::sync::atomic::Ordering::Relaxed) == 0;
+                    let nothing_heard =
+                        r.meter.heard.load(std::sync::atomic::Ordering::Relaxed) == 0;
                     let by_silence = !r.silence.is_zero()
                         && (silent >= r.silence
                             || (nothing_heard && now.duration_since(r.started) >= r.silence));
                     now.duration_since(r.started) >= r.max || by_silence
                 });
             }
-            Some(cmd) = commands.recv() => {
-                // Commands come in bursts (a call starts: add + play); take them all.
-                for cmd in std::iter::once(cmd).chain(std::iter::from_fn(|| commands.try_recv().ok())) {
-                    match cmd {
-                        MediaCommand::Record { id, path, max, silence, stereo } => {
-                            start_recording(&mut engine, &mut recordings, id, path, max, silence, stereo);
-                        }
-                        MediaCommand::StopRecording { id } => {
-                            end_recordings(&mut engine, &mut recordings, Instant::now(), &events, |s, _, _| s == id);
-                        }
-                        MediaCommand::Remove { id } => {
-                            // A caller hanging up mid-message still leaves the message.
-                            end_recordings(&mut engine, &mut recordings, Instant::now(), &events, |s, _, _| s == id);
-                            apply(&mut engine, &mut io, MediaCommand::Remove { id }, &rtp_tx, &mut rng_state);
-                        }
-                        cmd => apply(&mut engine, &mut io, cmd, &rtp_tx, &mut rng_state),
-                    }
+            self.flush();
+        }
+    }
+
+    /// Takes what one stream's socket holds (the poll is edge-triggered: all
+    /// of it), relaying each packet as it comes.
+    fn read(&mut self, id: StreamId, now: Instant, buf: &mut [u8]) {
+        for _ in 0..READS_PER_WAKE {
+            let Some(socket) = self.sockets.get(&id) else {
+                return;
+            };
+            match socket.recv_from(buf) {
+                Ok((n, from)) => {
+                    self.engine.receive(now, id, from, &buf[..n]);
+                    self.flush();
                 }
-            }
-            Some((id, from, bytes)) = rtp_rx.recv() => {
-                let now = Instant::now();
-                engine.receive(now, id, from, &bytes);
-                let mut n = 0;
-                while let Ok((id, from, bytes)) = rtp_rx.try_recv() {
-                    engine.receive(now, id, from, &bytes);
-                    n += 1;
-                    if n > 256 {
-                        break;
-                    }
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                // An ICMP error from an earlier send (the far end's port is
+                // closed): reported once, the packets behind it still count.
+                Err(e) => debug!(?id, "RTP receive error: {e}"),
             }
         }
-        while let Some(out) = engine.poll_output() {
+    }
+
+    /// Sends the engine's packets and passes on its events.
+    fn flush(&mut self) {
+        while let Some(out) = self.engine.poll_output() {
             match out {
                 MediaOutput::Send { stream, to, bytes } => {
-                    if let Some(s) = io.get(&stream) {
-                        if let Err(e) = s.socket.try_send_to(&bytes, to) {
+                    if let Some(s) = self.sockets.get(&stream) {
+                        if let Err(e) = s.send_to(&bytes, to) {
                             debug!(?stream, %to, "RTP send failed: {e}");
                         }
                     }
+                    self.engine.recycle(bytes);
                 }
                 MediaOutput::Event(ev) => {
-                    let _ = events.send(ev);
+                    let _ = self.events.send(ev);
                 }
             }
         }
     }
-    for (_, s) in io {
-        s.reader.abort();
+
+    fn command(&mut self, cmd: MediaCommand) {
+        let now = Instant::now();
+        match cmd {
+            MediaCommand::Add { id, socket, media } => {
+                let mut socket = UdpSocket::from_std(socket);
+                if let Err(e) = self.poll.registry().register(
+                    &mut socket,
+                    Token(id.0 as usize),
+                    Interest::READABLE,
+                ) {
+                    warn!(?id, "cannot use RTP socket: {e}");
+                    return;
+                }
+                let r = next_random(&mut self.rng);
+                self.engine.add_stream(
+                    now,
+                    id,
+                    &media,
+                    r as u32,
+                    (r >> 32) as u16,
+                    (r >> 48) as u32 * 160,
+                );
+                self.sockets.insert(id, socket);
+            }
+            MediaCommand::Update { id, media } => self.engine.update_stream(now, id, &media),
+            MediaCommand::Remove { id } => {
+                // A caller hanging up mid-message still leaves the message.
+                self.end_recordings(now, |s, _, _| s == id);
+                if let Some(mut s) = self.sockets.remove(&id) {
+                    let _ = self.poll.registry().deregister(&mut s);
+                }
+                // Dropping the sink finishes its file (recorders finalise on drop).
+                drop(self.engine.remove_stream(id));
+            }
+            MediaCommand::Play {
+                id,
+                play,
+                prompts,
+                barge_in,
+            } => self.engine.play(id, play, prompts, barge_in),
+            MediaCommand::Stop { id } => self.engine.stop(id),
+            MediaCommand::Bridge { a, b } => self.engine.bridge(a, b),
+            MediaCommand::Unbridge { id } => self.engine.unbridge(id),
+            MediaCommand::Echo { id, on } => self.engine.set_echo(id, on),
+            MediaCommand::Record {
+                id,
+                path,
+                max,
+                silence,
+                stereo,
+            } => self.start_recording(id, path, max, silence, stereo),
+            MediaCommand::StopRecording { id } => self.end_recordings(now, |s, _, _| s == id),
+        }
+    }
+    fn start_recording(
+        &mut self,
+        id: StreamId,
+        path: PathBuf,
+        max: Duration,
+        silence: Duration,
+        stereo: bool,
+    ) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let rec = if stereo {
+            Recorder::stereo(&path)
+        } else {
+            Recorder::mono(&path, 8000)
+        };
+        match rec {
+            Ok(rec) => {
+                let sink = if stereo {
+                    RecordingSink::stereo(rec)
+                } else {
+                    RecordingSink::mono(rec)
+                };
+                let meter = sink.meter();
+                drop(self.engine.set_sink(id, Some(Box::new(sink))));
+                self.recordings.insert(
+                    id,
+                    ActiveRecording {
+                        path,
+                        started: Instant::now(),
+                        max,
+                        silence,
+                        meter,
+                    },
+                );
+            }
+            Err(e) => warn!(?id, path = %path.display(), "cannot record: {e}"),
+        }
+    }
+
+    /// Ends every recording `done` says is over, finishing its file first.
+    fn end_recordings(
+        &mut self,
+        now: Instant,
+        done: impl Fn(StreamId, &ActiveRecording, Instant) -> bool,
+    ) {
+        let over: Vec<StreamId> = self
+            .recordings
+            .iter()
+            .filter(|(id, r)| done(**id, r, now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in over {
+            if let Some(r) = self.recordings.remove(&id) {
+                // Dropping the sink finishes the WAV header before anyone reads the file.
+                drop(self.engine.set_sink(id, None));
+                let duration = now.duration_since(r.started);
+                let _ = self.events.send(MediaEvent::RecordingFinished {
+                    stream: id,
+                    path: r.path,
+                    duration,
+                });
+            }
+        }
     }
 }
 
@@ -254,146 +418,4 @@ fn next_random(state: &mut u64) -> u64 {
     x ^= x << 17;
     *state = x;
     x
-}
-
-fn apply(
-    engine: &mut MediaEngine,
-    io: &mut HashMap<StreamId, StreamIo>,
-    cmd: MediaCommand,
-    rtp_tx: &mpsc::Sender<(StreamId, SocketAddr, Vec<u8>)>,
-    rng: &mut u64,
-) {
-    let now = Instant::now();
-    match cmd {
-        MediaCommand::Add { id, socket, media } => {
-            let socket = match UdpSocket::from_std(socket) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    warn!(?id, "cannot use RTP socket: {e}");
-                    return;
-                }
-            };
-            let r = next_random(rng);
-            engine.add_stream(
-                now,
-                id,
-                &media,
-                r as u32,
-                (r >> 32) as u16,
-                (r >> 48) as u32 * 160,
-            );
-            let reader = tokio::spawn(read_rtp(id, socket.clone(), rtp_tx.clone()));
-            io.insert(id, StreamIo { socket, reader });
-        }
-        MediaCommand::Update { id, media } => engine.update_stream(now, id, &media),
-        MediaCommand::Remove { id } => {
-            if let Some(s) = io.remove(&id) {
-                s.reader.abort();
-            }
-            // Dropping the sink finishes its file (recorders finalise on drop).
-            drop(engine.remove_stream(id));
-        }
-        MediaCommand::Play {
-            id,
-            play,
-            prompts,
-            barge_in,
-        } => engine.play(id, play, prompts, barge_in),
-        MediaCommand::Stop { id } => engine.stop(id),
-        MediaCommand::Bridge { a, b } => engine.bridge(a, b),
-        MediaCommand::Unbridge { id } => engine.unbridge(id),
-        MediaCommand::Echo { id, on } => engine.set_echo(id, on),
-        // Handled by the task loop, which owns the recordings.
-        MediaCommand::Record { .. } | MediaCommand::StopRecording { .. } => {}
-    }
-}
-
-fn start_recording(
-    engine: &mut MediaEngine,
-    recordings: &mut HashMap<StreamId, ActiveRecording>,
-    id: StreamId,
-    path: PathBuf,
-    max: Duration,
-    silence: Duration,
-    stereo: bool,
-) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let rec = if stereo {
-        Recorder::stereo(&path)
-    } else {
-        Recorder::mono(&path, 8000)
-    };
-    match rec {
-        Ok(rec) => {
-            let sink = if stereo {
-                RecordingSink::stereo(rec)
-            } else {
-                RecordingSink::mono(rec)
-            };
-            let meter = sink.meter();
-            drop(engine.set_sink(id, Some(Box::new(sink))));
-            recordings.insert(
-                id,
-                ActiveRecording {
-                    path,
-                    started: Instant::now(),
-                    max,
-                    silence,
-                    meter,
-                },
-            );
-        }
-        Err(e) => warn!(?id, path = %path.display(), "cannot record: {e}"),
-    }
-}
-
-/// Ends every recording `done` says is over, finishing its file first.
-fn end_recordings(
-    engine: &mut MediaEngine,
-    recordings: &mut HashMap<StreamId, ActiveRecording>,
-    now: Instant,
-    events: &mpsc::UnboundedSender<MediaEvent>,
-    done: impl Fn(StreamId, &ActiveRecording, Instant) -> bool,
-) {
-    let over: Vec<StreamId> = recordings
-        .iter()
-        .filter(|(id, r)| done(**id, r, now))
-        .map(|(id, _)| *id)
-        .collect();
-    for id in over {
-        if let Some(r) = recordings.remove(&id) {
-            // Dropping the sink finishes the WAV header before anyone reads the file.
-            drop(engine.set_sink(id, None));
-            let duration = now.duration_since(r.started);
-            let _ = events.send(MediaEvent::RecordingFinished {
-                stream: id,
-                path: r.path,
-                duration,
-            });
-        }
-    }
-}
-
-async fn read_rtp(
-    id: StreamId,
-    socket: Arc<UdpSocket>,
-    tx: mpsc::Sender<(StreamId, SocketAddr, Vec<u8>)>,
-) {
-    let mut buf = vec![0u8; 2048];
-    loop {
-        match socket.recv_from(&mut buf).await {
-            Ok((n, from)) => {
-                // A full queue means the media task is behind: drop rather than stall the socket.
-                if tx.try_send((id, from, buf[..n].to_vec())).is_err() && tx.is_closed() {
-                    return;
-                }
-            }
-            Err(e) => {
-                debug!(?id, "RTP receive error: {e}");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    }
 }

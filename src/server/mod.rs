@@ -113,7 +113,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     );
 
     let (media_events_tx, media_events) = mpsc::unbounded_channel();
-    let media = media::spawn(cfg.media.inactivity_timeout, media_events_tx, stop.clone());
+    let media = media::spawn(cfg.media.inactivity_timeout, media_events_tx, stop.clone())
+        .map_err(|e| anyhow::anyhow!("cannot start the media thread: {e}"))?;
     let rtp_ip = cfg.media.rtp_ip.unwrap_or(listen.ip());
     let ports = media::RtpPorts::new(rtp_ip, cfg.media.rtp_ports);
     let clock = match std::env::var("SWITCHBOARD_CLOCK") {

@@ -621,12 +621,15 @@ impl Endpoint {
             .all_bindings()
             .flat_map(|(ext, list)| list.iter().map(move |b| (ext.clone(), b.clone())))
             .collect();
+        // Contacts whose previous ping is still running (a set: one look-up
+        // per binding, not a walk over every ping in flight).
+        let running: HashSet<(String, String)> = self
+            .qualifying
+            .values()
+            .map(|(e, c)| (e.clone(), c.clone()))
+            .collect();
         for (ext, b) in targets {
-            if self
-                .qualifying
-                .values()
-                .any(|(e, c)| *e == ext && *c == b.contact)
-            {
+            if running.contains(&(ext.clone(), b.contact.to_string())) {
                 continue; // previous ping still running
             }
             let transport = if self.transports.contains(&b.source.transport) {

@@ -6,7 +6,7 @@
 //! Sans-IO like the rest of `sip`: it sends through the [`TransactionLayer`]
 //! and reports [`CallEvent`]s; the media itself lives in `crate::media`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -149,6 +149,11 @@ struct Session {
     hangup_after_ack: bool,
     /// Our ACK for the 2xx of an outgoing call, sent again for each 2xx retransmission.
     ack: Option<Vec<u8>>,
+    /// The keys the session is indexed under, so that removing it touches
+    /// only its own entries.
+    dialog_key: Option<(String, String)>,
+    invite: Option<TxKey>,
+    bye: Option<TxKey>,
 }
 
 pub struct Sessions {
@@ -158,7 +163,11 @@ pub struct Sessions {
     calls: HashMap<CallRef, Session>,
     by_dialog: HashMap<(String, String), CallRef>,
     by_bye: HashMap<TxKey, CallRef>,
+    /// Calls by their INVITE transaction: offered calls (a CANCEL names it)
+    /// and our outgoing calls (responses, 2xx retransmissions).
     by_invite: HashMap<TxKey, CallRef>,
+    /// Calls whose 2xx awaits its ACK: the only ones with a timer here.
+    awaiting_ack: HashSet<CallRef>,
     next: u64,
     events: VecDeque<CallEvent>,
     /// Responses the sessions send outside a transaction (2xx retransmissions).
@@ -176,6 +185,7 @@ impl Sessions {
             by_dialog: HashMap::new(),
             by_bye: HashMap::new(),
             by_invite: HashMap::new(),
+            awaiting_ack: HashSet::new(),
             next: 1,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -210,9 +220,10 @@ impl Sessions {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.calls
-            .values()
-            .filter_map(|s| s.pending_2xx.as_ref().map(|p| p.next.min(p.give_up)))
+        self.awaiting_ack
+            .iter()
+            .filter_map(|c| self.calls.get(c)?.pending_2xx.as_ref())
+            .map(|p| p.next.min(p.give_up))
             .min()
     }
 
@@ -270,7 +281,9 @@ impl Sessions {
             source: peer,
         });
         let version = SessionVersion::new(now_seed(call));
-        self.by_dialog.insert(dkey, call);
+        self.by_dialog.insert(dkey.clone(), call);
+        self.by_invite.insert(key.clone(), call);
+        let key_copy = key.clone();
         self.calls.insert(
             call,
             Session {
@@ -288,6 +301,9 @@ impl Sessions {
                 pending_2xx: None,
                 hangup_after_ack: false,
                 ack: None,
+                dialog_key: Some(dkey),
+                invite: Some(key_copy),
+                bye: None,
             },
         );
     }
@@ -339,6 +355,9 @@ impl Sessions {
             }
         }
         tl.respond(now, &tx, &ok);
+        self.by_invite.remove(&tx);
+        s.invite = None;
+        self.awaiting_ack.insert(call);
         s.pending_2xx = Some(Pending2xx {
             bytes: ok.to_bytes(),
             next: now + t1,
@@ -405,7 +424,9 @@ impl Sessions {
         let dest = d.peer;
         s.state = State::Ending;
         s.pending_2xx = None;
+        self.awaiting_ack.remove(&call);
         if let Some(key) = tl.send_request(now, bye, dest) {
+            s.bye = Some(key.clone());
             self.by_bye.insert(key, call);
         }
         self.events.push_back(CallEvent::Ended { call, reason });
@@ -413,12 +434,11 @@ impl Sessions {
 
     /// A CANCEL for the INVITE `invite` (already answered 487 by the endpoint).
     pub fn on_cancel(&mut self, invite: &TxKey) {
-        let call = self
-            .calls
-            .values()
-            .find(|s| matches!(&s.state, State::Offered { tx, .. } if tx == invite))
-            .map(|s| s.call);
-        if let Some(call) = call {
+        let call = self.by_invite.get(invite).copied();
+        let offered = call
+            .and_then(|c| self.calls.get(&c))
+            .is_some_and(|s| matches!(&s.state, State::Offered { tx, .. } if tx == invite));
+        if let (Some(call), true) = (call, offered) {
             self.finish(call, EndReason::CallerCancelled);
         }
     }
@@ -432,6 +452,7 @@ impl Sessions {
             return false;
         };
         s.pending_2xx = None;
+        self.awaiting_ack.remove(&call);
         if matches!(s.state, State::Answered) {
             s.state = State::Confirmed;
             if s.offer_in_2xx {
@@ -526,6 +547,7 @@ impl Sessions {
                 ok.body = body.into_bytes();
                 tl.respond(now, key, &ok);
                 s.offer_in_2xx = media.is_none();
+                self.awaiting_ack.insert(call);
                 s.pending_2xx = Some(Pending2xx {
                     bytes: ok.to_bytes(),
                     next: now + t1,
@@ -664,7 +686,10 @@ impl Sessions {
     pub fn handle_timeout(&mut self, now: Instant, tl: &mut TransactionLayer) {
         let t2 = self.timers.t2;
         let mut no_ack = Vec::new();
-        for s in self.calls.values_mut() {
+        for call in &self.awaiting_ack {
+            let Some(s) = self.calls.get_mut(call) else {
+                continue;
+            };
             let Some(p) = s.pending_2xx.as_mut() else {
                 continue;
             };
@@ -689,6 +714,7 @@ impl Sessions {
                 s.pending_2xx = None;
                 s.state = State::Confirmed;
             }
+            self.awaiting_ack.remove(&call);
             self.send_bye(now, tl, call, EndReason::NoAck);
         }
     }
@@ -704,9 +730,16 @@ impl Sessions {
 
     fn remove(&mut self, call: CallRef) {
         if let Some(s) = self.calls.remove(&call) {
-            self.by_dialog.retain(|_, c| *c != call);
-            self.by_bye.retain(|_, c| *c != call);
-            self.by_invite.retain(|_, c| *c != call);
+            if let Some(k) = &s.dialog_key {
+                self.by_dialog.remove(k);
+            }
+            if let Some(k) = &s.bye {
+                self.by_bye.remove(k);
+            }
+            if let Some(k) = &s.invite {
+                self.by_invite.remove(k);
+            }
+            self.awaiting_ack.remove(&call);
             if let Some(d) = s.dialog {
                 debug!(%call, call_id = %d.id.call_id, "session removed");
             }

@@ -5,7 +5,8 @@
 //! A caller's key press arrives here as a media event (RFC 4733, in-band) or a
 //! call event (SIP INFO) and goes to the call's IVR session as `IvrInput::Digit`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +24,7 @@ mod transfer;
 mod voicemail;
 
 use super::lookup;
-use super::media::{MediaCommand, RtpPorts};
+use super::media::{MediaCommand, MediaHandle, RtpPorts};
 use crate::acd::{CallId, Input as AcdInput, Router};
 use crate::cdr::HungUpBy;
 use crate::config::NumberConfig;
@@ -152,7 +153,7 @@ pub struct Calls {
     flows: Arc<FlowSet>,
     default_lang: String,
     ports: RtpPorts,
-    media: mpsc::UnboundedSender<MediaCommand>,
+    media: MediaHandle,
     lookups: mpsc::UnboundedSender<LookupDone>,
     voicemail_dir: PathBuf,
     clock: WallClock,
@@ -174,6 +175,10 @@ pub struct Calls {
     recordings_dir: PathBuf,
     records: record::Records,
     live: live::LiveStats,
+    /// The IVR sessions' deadlines, earliest first. An entry whose session
+    /// has since moved on (or gone) is skipped when it comes up: cheaper than
+    /// looking at every call's session at every wake-up.
+    ivr_timers: BinaryHeap<Reverse<(Instant, CallRef)>>,
 }
 
 struct VoicemailMeta {
@@ -201,7 +206,7 @@ pub struct CallsConfig {
 impl Calls {
     pub fn new(
         cfg: CallsConfig,
-        media: mpsc::UnboundedSender<MediaCommand>,
+        media: MediaHandle,
         lookups: mpsc::UnboundedSender<LookupDone>,
     ) -> Self {
         Calls {
@@ -227,6 +232,7 @@ impl Calls {
             recordings_dir: cfg.recordings_dir,
             records: record::Records::new(cfg.cdr),
             live: live::LiveStats::new(cfg.clock, Instant::now()),
+            ivr_timers: BinaryHeap::new(),
         }
     }
 
@@ -564,8 +570,21 @@ impl Calls {
         }
     }
 
-    /// Carries out everything the call's IVR session asks for.
+    /// Carries out everything the call's IVR session asks for, then notes
+    /// when it next wants a timeout.
     fn run_ivr(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
+        self.run_ivr_actions(now, ep, call);
+        let next = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.ivr.as_ref())
+            .and_then(|s| s.poll_timeout());
+        if let Some(at) = next {
+            self.ivr_timers.push(Reverse((at, call)));
+        }
+    }
+
+    fn run_ivr_actions(&mut self, now: Instant, ep: &mut Endpoint, call: CallRef) {
         loop {
             let Some(c) = self.calls.get_mut(&call) else {
                 return;
@@ -782,11 +801,8 @@ impl Calls {
 
     /// The earliest IVR or router timer (ring timeouts, wrap-up, widening, announcements).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let ivr = self
-            .calls
-            .values()
-            .filter_map(|c| c.ivr.as_ref().and_then(|s| s.poll_timeout()))
-            .min();
+        // May be early (an entry whose session moved on): that costs one wake-up.
+        let ivr = self.ivr_timers.peek().map(|Reverse((at, _))| *at);
         [ivr, self.router.poll_timeout()]
             .into_iter()
             .flatten()
@@ -794,19 +810,21 @@ impl Calls {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
-        let due: Vec<CallRef> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| {
-                c.ivr
-                    .as_ref()
-                    .and_then(|s| s.poll_timeout())
-                    .is_some_and(|t| t <= now)
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        for call in due {
-            self.ivr_input(now, ep, call, IvrInput::Timeout);
+        while let Some(&Reverse((at, call))) = self.ivr_timers.peek() {
+            if at > now {
+                break;
+            }
+            self.ivr_timers.pop();
+            let due = self
+                .calls
+                .get(&call)
+                .and_then(|c| c.ivr.as_ref())
+                .and_then(|s| s.poll_timeout());
+            match due {
+                Some(t) if t <= now => self.ivr_input(now, ep, call, IvrInput::Timeout),
+                // Not due yet: the entry pushed when that deadline was set stands.
+                _ => {}
+            }
         }
         if self.router.poll_timeout().is_some_and(|t| t <= now) {
             let _ = self.router.handle(now, AcdInput::Timeout);

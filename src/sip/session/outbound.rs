@@ -86,7 +86,7 @@ impl Sessions {
             });
             return call;
         };
-        self.by_invite.insert(key, call);
+        self.by_invite.insert(key.clone(), call);
         self.calls.insert(
             call,
             Session {
@@ -105,6 +105,9 @@ impl Sessions {
                 pending_2xx: None,
                 hangup_after_ack: false,
                 ack: None,
+                dialog_key: None,
+                invite: Some(key),
+                bye: None,
             },
         );
         call
@@ -147,7 +150,12 @@ impl Sessions {
         resp: &Response,
     ) -> bool {
         if key.method == Method::Cancel {
-            return self.by_invite.keys().any(|k| k.branch == key.branch);
+            // A CANCEL shares its INVITE's branch (RFC 3261 §9.1).
+            let invite = TxKey {
+                method: Method::Invite,
+                ..key.clone()
+            };
+            return self.by_invite.contains_key(&invite);
         }
         let Some(call) = self.by_invite.get(key).copied() else {
             return false;
@@ -193,9 +201,12 @@ impl Sessions {
                 s.dialog = Some(dialog);
                 s.state = State::Confirmed;
                 self.ack(call);
-                if let Some(d) = self.calls.get(&call).and_then(|s| s.dialog.as_ref()) {
-                    self.by_dialog
-                        .insert((d.id.call_id.clone(), d.id.remote_tag.clone()), call);
+                if let Some(s) = self.calls.get_mut(&call) {
+                    if let Some(d) = s.dialog.as_ref() {
+                        let k = (d.id.call_id.clone(), d.id.remote_tag.clone());
+                        self.by_dialog.insert(k.clone(), call);
+                        s.dialog_key = Some(k);
+                    }
                 }
                 if cancelled || media.is_none() {
                     // Answered after we gave up, or nothing to talk with: end it at once.

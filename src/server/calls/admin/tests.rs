@@ -32,7 +32,7 @@ impl Harness {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/switchboard.yaml"));
         let cfg = Config::load(path).unwrap();
         let t0 = Instant::now();
-        let (media, _) = mpsc::unbounded_channel();
+        let media = crate::server::media::MediaHandle::detached();
         let (lookups, _) = mpsc::unbounded_channel();
         let dir = tempfile::tempdir().unwrap();
         let at = crate::store::cdr::StoreLocation::Sqlite(dir.path().join("cdr.db"));
