@@ -99,8 +99,8 @@ pub struct ServiceLevelView {
 /// Erlang staffing advice from the last hour's live traffic.
 #[derive(Debug, Clone, Serialize)]
 pub struct StaffingView {
-    /// Callers that joined the queue in the last hour (or since start, if
-    /// the server has run for less).
+    /// Callers that joined the queue in the last hour (after a restart,
+    /// read back from the event log).
     pub calls: u64,
     pub calls_per_hour: f64,
     /// Mean handle time (talk + wrap-up) of the calls whose wrap-up ended in

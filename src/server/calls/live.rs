@@ -200,8 +200,10 @@ impl LiveStats {
     /// or not, abandoned (short or not), or overflowed when the caller left
     /// the queue another way (voicemail, another queue, a flow).
     pub fn seed(&mut self, events: &[crate::cdr::Event]) {
-        use crate::cdr::EventKind as K;
+        use crate::cdr::{AgentStatus, EventKind as K};
         let mut open: HashMap<&str, (Arc<str>, i64)> = HashMap::new();
+        // Agents on a queue call: its queue and when it was connected.
+        let mut handling: HashMap<&str, (Arc<str>, i64)> = HashMap::new();
         for ev in events {
             let ms = ev.at_ms;
             match &ev.kind {
@@ -211,13 +213,42 @@ impl LiveStats {
                     }
                     let q: Arc<str> = Arc::from(queue.as_str());
                     self.count_at_ms(ms, &q, Event::Offered, 0);
+                    // The staffing advice reads the last hour's arrivals:
+                    // after a restart they come from the log too.
+                    if let Some(at) = self.instant_at_ms(ms) {
+                        self.recent
+                            .entry(q.clone())
+                            .or_default()
+                            .joins
+                            .push_back(at);
+                    }
                     open.insert(call, (q, ms));
                 }
-                K::CallConnected { call, .. } => {
+                K::CallConnected { call, agent, .. } => {
                     if let Some((q, joined)) = open.remove(call.as_str()) {
                         let within = self.targets.targets(&q).service_level.answered_within;
                         let in_time = ms - joined <= within.as_millis() as i64;
                         self.count_at_ms(ms, &q, Event::Answered { in_time }, ms - joined);
+                        handling.insert(agent, (q, ms));
+                    }
+                }
+                // As live (`observe`): talk and wrap-up end when the agent
+                // leaves them for any other state.
+                K::AgentState { agent, state, .. }
+                    if !matches!(state, AgentStatus::OnCall | AgentStatus::WrapUp) =>
+                {
+                    if let Some((q, since)) = handling.remove(agent.as_str()) {
+                        let handle = Duration::from_millis((ms - since).max(0) as u64);
+                        let day = self.today.entry(q.clone()).or_default();
+                        day.handled += 1;
+                        day.handle_total += handle;
+                        if let Some(at) = self.instant_at_ms(ms) {
+                            self.recent
+                                .entry(q)
+                                .or_default()
+                                .handles
+                                .push_back((at, handle));
+                        }
                     }
                 }
                 K::CallEnded {
@@ -241,6 +272,16 @@ impl LiveStats {
                 _ => {}
             }
         }
+    }
+
+    /// The instant of wall-clock `ms`, if it is within the last hour before
+    /// the start (older ones never count as recent).
+    fn instant_at_ms(&self, ms: i64) -> Option<Instant> {
+        let ago = self.clock.at(self.started) - ms;
+        if !(0..=HOUR.as_millis() as i64).contains(&ago) {
+            return None;
+        }
+        self.started.checked_sub(Duration::from_millis(ago as u64))
     }
 
     /// `count` for a stored event at wall-clock `ms`, after a wait of `waited_ms`.
@@ -425,5 +466,87 @@ impl LiveStats {
             slots: self.slots.clone(),
             total,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::{AgentStatus, Event as Logged, EventKind as K};
+
+    const MIN: i64 = 60_000;
+
+    fn at(at_ms: i64, kind: K) -> Logged {
+        Logged { at_ms, kind }
+    }
+
+    fn queued(at_ms: i64, call: &str) -> Logged {
+        let (call, queue) = (call.into(), "billing".into());
+        at(
+            at_ms,
+            K::CallQueued {
+                call,
+                queue,
+                priority: 0,
+            },
+        )
+    }
+
+    fn agent(at_ms: i64, agent: &str, state: AgentStatus) -> Logged {
+        let agent = agent.into();
+        at(
+            at_ms,
+            K::AgentState {
+                agent,
+                state,
+                reason: None,
+                call: None,
+            },
+        )
+    }
+
+    /// A restart rebuilds the staffing inputs from the event log: the last
+    /// hour's arrivals and handle times (talk + wrap-up), not only today's counts.
+    #[test]
+    fn seed_rebuilds_the_last_hours_arrivals_and_handle_times() {
+        let start_ms = 1_795_428_000_000; // 10:00 UTC
+        let started = Instant::now();
+        let mut live = LiveStats::new(WallClock::new(start_ms, started), started);
+        let connected = |ms, call: &str| {
+            let (call, queue, agent) = (call.into(), "billing".into(), "1001".into());
+            at(
+                ms,
+                K::CallConnected {
+                    call,
+                    queue,
+                    agent,
+                    wait_ms: 0,
+                },
+            )
+        };
+        let events = vec![
+            // 08:50: handled, but more than an hour before the start.
+            queued(start_ms - 70 * MIN, "a"),
+            connected(start_ms - 70 * MIN, "a"),
+            agent(start_ms - 70 * MIN, "1001", AgentStatus::OnCall),
+            agent(start_ms - 66 * MIN, "1001", AgentStatus::WrapUp),
+            agent(start_ms - 65 * MIN, "1001", AgentStatus::Available),
+            // 09:30: 3 min talk + 1 min wrap-up.
+            queued(start_ms - 30 * MIN, "b"),
+            connected(start_ms - 30 * MIN, "b"),
+            agent(start_ms - 30 * MIN, "1001", AgentStatus::OnCall),
+            agent(start_ms - 27 * MIN, "1001", AgentStatus::WrapUp),
+            agent(start_ms - 26 * MIN, "1001", AgentStatus::Available),
+            // 09:50: still waiting at the restart.
+            queued(start_ms - 10 * MIN, "c"),
+        ];
+        live.seed(&events);
+        let s = live.staffing(started, "billing").expect("staffing");
+        assert_eq!(s.calls, 2, "the two arrivals of the last hour");
+        assert!((s.aht_s - 240.0).abs() < 1e-6, "{}", s.aht_s);
+        // Today's handle time counts both calls: 5 min and 4 min.
+        let day = &live.today["billing"];
+        assert_eq!(day.handled, 2);
+        assert_eq!(day.handle_total, Duration::from_secs(540));
     }
 }
