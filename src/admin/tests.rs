@@ -1,5 +1,8 @@
 //! The HTTP side against a stand-in core task: the token check, routes,
-//! status codes, command mapping and the metrics text.
+//! status codes, command mapping and the metrics text; `openapi` checks
+//! every answer against docs/openapi.yaml.
+
+mod openapi;
 
 use std::sync::Arc;
 
@@ -16,7 +19,8 @@ fn agent(ext: &str, state: &'static str) -> AgentView {
         extension: ext.into(),
         name: String::new(),
         state,
-        reason: None,
+        // The core always gives a paused agent its reason.
+        reason: (state == "paused").then(|| PAUSE_BREAK.to_string()),
         call: None,
         in_state_s: 12.5,
         since_unix_ms: 0,
@@ -80,16 +84,51 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// What the stand-in core reports and the shared state reads.
+struct World {
+    snapshot: Snapshot,
+    flows: FlowsStatus,
+    /// The SQLite CDR store.
+    cdr_db: std::path::PathBuf,
+}
+
+impl Default for World {
+    fn default() -> World {
+        World {
+            snapshot: snapshot(),
+            flows: FlowsStatus {
+                version: 3,
+                loaded_unix_ms: 1,
+                flows: vec!["support".into()],
+                prompts: 9,
+                last_error: None,
+            },
+            // An empty store.
+            cdr_db: std::env::temp_dir().join("switchboard-admin-test-cdr.db"),
+        }
+    }
+}
+
 /// The app with a core that answers snapshots and records commands; `None`
 /// as the token means an open (loopback-only) API.
 fn app(token: Option<&str>) -> (Router, mpsc::UnboundedReceiver<(String, Command)>) {
+    app_in(World::default(), token)
+}
+
+/// [`app`] around `world`. Agent 1001 takes every command (the answer is
+/// the state it leads to), 1003 refuses them, any other is unknown.
+fn app_in(
+    world: World,
+    token: Option<&str>,
+) -> (Router, mpsc::UnboundedReceiver<(String, Command)>) {
     let (core, mut requests) = mpsc::channel::<Request>(8);
     let (seen_tx, seen) = mpsc::unbounded_channel();
+    let snap = world.snapshot.clone();
     tokio::spawn(async move {
         while let Some(r) = requests.recv().await {
             match r {
                 Request::Snapshot(reply) => {
-                    let _ = reply.send(snapshot());
+                    let _ = reply.send(snap.clone());
                 }
                 Request::AgentCommand {
                     agent: ext,
@@ -97,7 +136,14 @@ fn app(token: Option<&str>) -> (Router, mpsc::UnboundedReceiver<(String, Command
                     reply,
                 } => {
                     let result = if ext == "1001" {
-                        Ok(agent(&ext, "paused"))
+                        Ok(match &command {
+                            Command::Pause { reason } => AgentView {
+                                reason: Some(reason.clone()),
+                                ..agent(&ext, "paused")
+                            },
+                            Command::Logout => agent(&ext, "logged-out"),
+                            _ => agent(&ext, "available"),
+                        })
                     } else if ext == "1003" {
                         Err(crate::acd::RouterError::Transition(
                             crate::acd::IllegalTransition {
@@ -115,24 +161,18 @@ fn app(token: Option<&str>) -> (Router, mpsc::UnboundedReceiver<(String, Command
             }
         }
     });
-    (router(shared(core, token)), seen)
+    (router(shared(core, token, world)), seen)
 }
 
 /// 2026-11-23 10:07:00 UTC.
 const NOW_MS: i64 = 1_795_428_420_000;
 
-/// The shared state around `core`; CDRs from an empty SQLite store.
-fn shared(core: mpsc::Sender<Request>, token: Option<&str>) -> Arc<Shared> {
-    let (_, flows) = watch::channel(FlowsStatus {
-        version: 3,
-        loaded_unix_ms: 1,
-        flows: vec!["support".into()],
-        prompts: 9,
-        last_error: None,
-    });
-    let (_feed_tx, feed) = watch::channel(None);
-    let db = std::env::temp_dir().join("switchboard-admin-test-cdr.db");
-    Arc::new(Shared {
+/// The shared state around `core` and `world`, with the wallboard feed
+/// running as [`spawn`] runs it (until the test's runtime ends).
+fn shared(core: mpsc::Sender<Request>, token: Option<&str>, world: World) -> Arc<Shared> {
+    let (_, flows) = watch::channel(world.flows);
+    let (feed_tx, feed) = watch::channel(None);
+    let s = Arc::new(Shared {
         core,
         token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
         names: [("1001".to_string(), "Alice Archer".to_string())].into(),
@@ -141,8 +181,22 @@ fn shared(core: mpsc::Sender<Request>, token: Option<&str>) -> Arc<Shared> {
         wake: Arc::new(Notify::new()),
         now_ms: Arc::new(|| NOW_MS),
         zone: jiff::tz::TimeZone::UTC,
-        cdr_store: crate::store::cdr::StoreLocation::Sqlite(db),
-    })
+        cdr_store: crate::store::cdr::StoreLocation::Sqlite(world.cdr_db),
+    });
+    tokio::spawn(feed_loop(s.clone(), feed_tx, CancellationToken::new()));
+    s
+}
+
+/// The answer to `method path` with an optional `Authorization` value.
+async fn send(app: &Router, method: &str, path: &str, auth: Option<&str>, body: &str) -> Response {
+    let mut req = HttpRequest::builder().method(method).uri(path);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    app.clone()
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap()
 }
 
 async fn call(
@@ -152,20 +206,17 @@ async fn call(
     auth: Option<&str>,
     body: &str,
 ) -> (StatusCode, String) {
-    let mut req = HttpRequest::builder().method(method).uri(path);
-    if let Some(a) = auth {
-        req = req.header("authorization", a);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
+    let resp = send(app, method, path, auth, body).await;
     let status = resp.status();
+    (status, text(resp).await)
+}
+
+/// The whole body (not for the endless event stream).
+async fn text(resp: Response) -> String {
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await
         .unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 #[tokio::test]
@@ -292,7 +343,7 @@ async fn single_resources_and_flows() {
 async fn a_core_that_is_gone_gives_503() {
     let (core, requests) = mpsc::channel::<Request>(1);
     drop(requests);
-    let app = router(shared(core, None));
+    let app = router(shared(core, None, World::default()));
     let (status, _) = call(&app, "GET", "/api/agents", None, "").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
