@@ -283,6 +283,18 @@ fn the_api_needs_the_token_pauses_agents_and_shows_waiting_callers() {
             "no {want:?} in\n{metrics}"
         );
     }
+    // The media thread's counters: both callers hear hold music.
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} ")));
+        line.and_then(|l| l[name.len() + 1..].parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert!(value("switchboard_rtp_streams") >= 2.0, "{metrics}");
+    assert!(
+        value("switchboard_rtp_packets_sent_total") > 0.0,
+        "{metrics}"
+    );
+    assert_eq!(value("switchboard_rtp_send_errors_total"), 0.0, "{metrics}");
     let flows = get(admin, "/api/flows", TOKEN).json();
     assert_eq!(flows["version"], 1);
     assert!(flows["flows"]

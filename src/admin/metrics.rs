@@ -13,15 +13,17 @@ use axum::response::IntoResponse;
 
 use super::api::{Counts, Snapshot, AGENT_STATES};
 use super::{ApiError, AppState};
+use crate::server::media::MediaTotals;
 
 pub(super) async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let snap = s.snapshot().await?;
+    let media = s.media.read();
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&snap),
+        render(&snap, &media),
     ))
 }
 
@@ -30,6 +32,13 @@ fn escape(v: &str) -> String {
     v.replace('\\', r"\\")
         .replace('"', "\\\"")
         .replace('\n', r"\n")
+}
+
+/// Counters without labels: (name, help, value).
+fn plain_counters(out: &mut String, counters: &[(&str, &str, u64)]) {
+    for (name, help, v) in counters {
+        family(out, name, "counter", help, &[(String::new(), *v as f64)]);
+    }
 }
 
 /// One metric family: its HELP and TYPE lines, then `(labels, value)` samples.
@@ -45,7 +54,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
     }
 }
 
-pub(super) fn render(snap: &Snapshot) -> String {
+pub(super) fn render(snap: &Snapshot, media: &MediaTotals) -> String {
     let mut out = String::new();
     let per_queue = |f: &dyn Fn(&super::api::QueueView) -> f64| -> Vec<(String, f64)> {
         snap.queues
@@ -143,31 +152,26 @@ pub(super) fn render(snap: &Snapshot) -> String {
             .collect::<Vec<_>>(),
     );
     let sip = &snap.sip;
-    for (name, help, v) in [
-        (
-            "switchboard_sip_messages_received_total",
-            "SIP messages received (UDP datagrams and TCP messages).",
-            sip.received,
-        ),
-        (
-            "switchboard_sip_messages_dropped_total",
-            "SIP input dropped as unanswerable (no start line, no Via, truncated).",
-            sip.dropped,
-        ),
-        (
-            "switchboard_sip_malformed_answered_total",
-            "Malformed SIP requests answered 400 or 505.",
-            sip.malformed_answered,
-        ),
-    ] {
-        family(
-            &mut out,
-            name,
-            "counter",
-            help,
-            &[(String::new(), v as f64)],
-        );
-    }
+    plain_counters(
+        &mut out,
+        &[
+            (
+                "switchboard_sip_messages_received_total",
+                "SIP messages received (UDP datagrams and TCP messages).",
+                sip.received,
+            ),
+            (
+                "switchboard_sip_messages_dropped_total",
+                "SIP input dropped as unanswerable (no start line, no Via, truncated).",
+                sip.dropped,
+            ),
+            (
+                "switchboard_sip_malformed_answered_total",
+                "Malformed SIP requests answered 400 or 505.",
+                sip.malformed_answered,
+            ),
+        ],
+    );
     family(
         &mut out,
         "switchboard_sip_registrations_total",
@@ -178,6 +182,43 @@ pub(super) fn render(snap: &Snapshot) -> String {
             (
                 "result=\"refused\"".into(),
                 sip.registrations_refused as f64,
+            ),
+        ],
+    );
+    family(
+        &mut out,
+        "switchboard_rtp_streams",
+        "gauge",
+        "RTP streams open (one per call leg with media).",
+        &[(String::new(), media.streams as f64)],
+    );
+    plain_counters(
+        &mut out,
+        &[
+            (
+                "switchboard_rtp_packets_received_total",
+                "RTP packets received and accepted.",
+                media.packets_received,
+            ),
+            (
+                "switchboard_rtp_packets_sent_total",
+                "RTP packets sent: prompts, silence, DTMF events and relayed audio.",
+                media.packets_sent,
+            ),
+            (
+                "switchboard_rtp_packets_rejected_total",
+                "Datagrams on RTP ports that were not RTP of a negotiated payload type.",
+                media.packets_rejected,
+            ),
+            (
+                "switchboard_rtp_send_errors_total",
+                "RTP packets the kernel refused to send (lost).",
+                media.send_errors,
+            ),
+            (
+                "switchboard_media_late_ticks_total",
+                "20 ms media ticks that ran a frame or more late (the media thread fell behind).",
+                media.late_ticks,
             ),
         ],
     );

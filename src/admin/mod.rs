@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::media::MediaCounters;
 use anyhow::Context;
 use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::{header, StatusCode};
@@ -57,6 +58,7 @@ struct Shared {
     /// Whose midnight "today" means in CDR queries.
     zone: jiff::tz::TimeZone,
     cdr_store: crate::store::cdr::StoreLocation,
+    media: Arc<MediaCounters>,
 }
 
 /// The server's wall clock, Unix milliseconds.
@@ -71,6 +73,8 @@ pub struct AdminLinks {
     /// Notified by the core whenever live figures change.
     pub changed: Arc<Notify>,
     pub now_ms: Clock,
+    /// The media thread's packet counters, for `/metrics`.
+    pub media: Arc<MediaCounters>,
 }
 
 /// Binds `admin.listen` and serves until `stop`; returns the bound address.
@@ -110,6 +114,7 @@ pub async fn spawn(
         now_ms: links.now_ms,
         zone: admin.zone(),
         cdr_store: cfg.cdr_store(),
+        media: links.media,
     });
     tokio::spawn(feed_loop(shared.clone(), feed_tx, stop.clone()));
     let app = router(shared);

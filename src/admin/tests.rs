@@ -182,6 +182,7 @@ fn shared(core: mpsc::Sender<Request>, token: Option<&str>, world: World) -> Arc
         now_ms: Arc::new(|| NOW_MS),
         zone: jiff::tz::TimeZone::UTC,
         cdr_store: crate::store::cdr::StoreLocation::Sqlite(world.cdr_db),
+        media: Arc::default(),
     });
     tokio::spawn(feed_loop(s.clone(), feed_tx, CancellationToken::new()));
     s
@@ -350,7 +351,16 @@ async fn a_core_that_is_gone_gives_503() {
 
 #[test]
 fn metrics_are_prometheus_text() {
-    let text = metrics::render(&snapshot());
+    let media = crate::server::media::MediaTotals {
+        streams: 4,
+        packets_received: 700,
+        packets_sent: 690,
+        packets_rejected: 3,
+        send_errors: 1,
+        late_ticks: 2,
+        frames_skipped: 0,
+    };
+    let text = metrics::render(&snapshot(), &media);
     // Every sample line is `name{labels} value` of a family declared above it.
     let mut declared = std::collections::HashSet::new();
     for line in text.lines() {
@@ -383,6 +393,12 @@ fn metrics_are_prometheus_text() {
         "switchboard_sip_messages_received_total 10",
         "switchboard_sip_messages_dropped_total 1",
         "switchboard_sip_registrations_total{result=\"refused\"} 2",
+        "switchboard_rtp_streams 4",
+        "switchboard_rtp_packets_received_total 700",
+        "switchboard_rtp_packets_sent_total 690",
+        "switchboard_rtp_packets_rejected_total 3",
+        "switchboard_rtp_send_errors_total 1",
+        "switchboard_media_late_ticks_total 2",
     ] {
         assert!(
             text.lines().any(|l| l == want),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::PortRange;
-use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, StreamId, FRAME};
+use crate::media::engine::{MediaEngine, MediaEvent, MediaOutput, MediaStats, StreamId, FRAME};
 use crate::media::prompts::Prompt;
 use crate::media::recorder::Recorder;
 use crate::media::recording::{RecordingSink, VoiceMeter};
@@ -127,12 +128,69 @@ const WAKE: Token = Token(usize::MAX);
 /// socket gets 50 packets a second; only a flood reaches this).
 const READS_PER_WAKE: usize = 64;
 
+/// The media thread's running totals, published once per round of its loop
+/// for `/metrics` (relaxed atomics: each figure on its own is exact, a read
+/// of several may straddle a round).
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    streams: AtomicU64,
+    received: AtomicU64,
+    sent: AtomicU64,
+    rejected: AtomicU64,
+    send_errors: AtomicU64,
+    late_ticks: AtomicU64,
+    frames_skipped: AtomicU64,
+}
+
+/// A reading of [`MediaCounters`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MediaTotals {
+    /// RTP streams open now (a caller's leg, an agent's leg…).
+    pub streams: u64,
+    pub packets_received: u64,
+    pub packets_sent: u64,
+    /// Not RTP, or a payload type the stream did not negotiate.
+    pub packets_rejected: u64,
+    /// `sendto()` failed (socket buffer full, no route): the packet is gone.
+    pub send_errors: u64,
+    /// 20 ms ticks that ran late by a frame or more (the thread fell behind).
+    pub late_ticks: u64,
+    pub frames_skipped: u64,
+}
+
+impl MediaCounters {
+    fn publish(&self, stats: MediaStats, streams: usize, send_errors: u64) {
+        let r = Ordering::Relaxed;
+        self.streams.store(streams as u64, r);
+        self.received.store(stats.packets_received, r);
+        self.sent.store(stats.packets_sent, r);
+        self.rejected.store(stats.packets_rejected, r);
+        self.send_errors.store(send_errors, r);
+        self.late_ticks.store(stats.late_ticks, r);
+        self.frames_skipped.store(stats.frames_skipped, r);
+    }
+
+    pub fn read(&self) -> MediaTotals {
+        let r = Ordering::Relaxed;
+        MediaTotals {
+            streams: self.streams.load(r),
+            packets_received: self.received.load(r),
+            packets_sent: self.sent.load(r),
+            packets_rejected: self.rejected.load(r),
+            send_errors: self.send_errors.load(r),
+            late_ticks: self.late_ticks.load(r),
+            frames_skipped: self.frames_skipped.load(r),
+        }
+    }
+}
+
 /// The calls' end of the media thread: commands, and a wake-up so that the
 /// thread, asleep in its poll, takes them at once.
 #[derive(Clone)]
 pub struct MediaHandle {
     commands: std::sync::mpsc::Sender<MediaCommand>,
     waker: Arc<Waker>,
+    counters: Arc<MediaCounters>,
 }
 
 /// The media thread has stopped (shutdown).
@@ -145,6 +203,10 @@ impl MediaHandle {
         self.waker.wake().map_err(|_| MediaGone)
     }
 
+    pub fn counters(&self) -> Arc<MediaCounters> {
+        self.counters.clone()
+    }
+
     /// A handle whose commands go nowhere, for tests of the call logic.
     #[cfg(test)]
     pub fn detached() -> Self {
@@ -154,6 +216,7 @@ impl MediaHandle {
         MediaHandle {
             commands,
             waker: Arc::new(waker),
+            counters: Arc::default(),
         }
     }
 }
@@ -170,15 +233,18 @@ pub fn spawn(
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
     let (tx, rx) = std::sync::mpsc::channel();
+    let counters = Arc::new(MediaCounters::default());
+    let published = counters.clone();
     std::thread::Builder::new()
         .name("media".into())
         .spawn(move || {
             raise_priority();
-            MediaThread::new(poll, inactivity, events).run(rx, stop)
+            MediaThread::new(poll, inactivity, events, published).run(rx, stop)
         })?;
     Ok(MediaHandle {
         commands: tx,
         waker,
+        counters,
     })
 }
 
@@ -206,10 +272,17 @@ struct MediaThread {
     recordings: HashMap<StreamId, ActiveRecording>,
     events: mpsc::UnboundedSender<MediaEvent>,
     rng: u64,
+    counters: Arc<MediaCounters>,
+    send_errors: u64,
 }
 
 impl MediaThread {
-    fn new(poll: Poll, inactivity: Duration, events: mpsc::UnboundedSender<MediaEvent>) -> Self {
+    fn new(
+        poll: Poll,
+        inactivity: Duration,
+        events: mpsc::UnboundedSender<MediaEvent>,
+        counters: Arc<MediaCounters>,
+    ) -> Self {
         MediaThread {
             poll,
             engine: MediaEngine::new(Instant::now(), inactivity),
@@ -217,6 +290,8 @@ impl MediaThread {
             recordings: HashMap::new(),
             events,
             rng: rand::random(),
+            counters,
+            send_errors: 0,
         }
     }
 
@@ -266,6 +341,8 @@ impl MediaThread {
                 });
             }
             self.flush();
+            self.counters
+                .publish(self.engine.stats(), self.engine.len(), self.send_errors);
         }
     }
 
@@ -296,6 +373,7 @@ impl MediaThread {
                 MediaOutput::Send { stream, to, bytes } => {
                     if let Some(s) = self.sockets.get(&stream) {
                         if let Err(e) = s.send_to(&bytes, to) {
+                            self.send_errors += 1;
                             debug!(?stream, %to, "RTP send failed: {e}");
                         }
                     }

@@ -7,7 +7,7 @@
 mod calls;
 pub mod cdr_writer;
 mod lookup;
-mod media;
+pub(crate) mod media;
 mod reload;
 mod shutdown;
 mod storage;
@@ -141,6 +141,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             flows,
             changed: live_changed.clone(),
             now_ms: std::sync::Arc::new(move || clock.at(Instant::now())),
+            media: media.counters(),
         };
         crate::admin::spawn(a, &cfg, links, stop.clone()).await?;
     }
