@@ -132,24 +132,41 @@ pub(crate) const T_ANNOUNCE: u8 = 2;
 /// Ring timeout, callback dial timeout, or callback retry, by state.
 pub(crate) const T_DEADLINE: u8 = 3;
 
+/// A caller's hot fields: what timers, routing and offers read. Kept
+/// dense (a slab of these, about a third of the whole record), apart from
+/// [`CallerCold`], so that the records a deadline or an offer touches at
+/// 100,000 callers take fewer cache lines.
 pub(crate) struct Caller {
+    pub call: CallId,
     pub queue: QueueIdx,
     pub group: GroupIdx,
-    pub stage: usize,
     pub class: ClassIdx,
-    pub priority: u8,
-    pub seq: u64,
+    /// Slot in its queue's line (`Line`), for positions.
     pub slot: u32,
-    pub joined: Instant,
-    pub language: String,
-    pub skills: Vec<String>,
-    pub vars: BTreeMap<String, String>,
-    pub state: CState,
-    pub callback: Option<Callback>,
+    /// Widening steps taken (`Router::new` keeps fewer than `u16::MAX`).
+    pub stage: u16,
+    pub priority: u8,
     /// max_wait passed while an agent was ringing: applied if the offer fails.
     pub max_wait_due: bool,
     /// Queues this call was moved through by overflows.
     pub hops: u8,
+    /// `CallerCold::tried` is not empty.
+    pub tried: bool,
+    pub seq: u64,
+    pub joined: Instant,
+    pub state: CState,
+    /// Boxed: a pointer's width here, read only when dialling.
+    pub callback: Option<Box<Callback>>,
+}
+
+/// A caller's cold fields: read when it joins, overflows, is shown on a
+/// screen, or is re-routed after a failed offer.
+#[derive(Default)]
+pub(crate) struct CallerCold {
+    /// Interned language (`Router::skill`), if the IVR gave one.
+    pub language: Option<SkillId>,
+    pub skills: Vec<String>,
+    pub vars: BTreeMap<String, String>,
     /// Agents that just failed this caller, avoided on the immediate re-route
     /// (but still used if nobody else is free).
     pub tried: Vec<AgentIdx>,
@@ -174,11 +191,14 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 /// Callers by call id. The records live in a slab and the map holds only
 /// their index: a join or departure moves no record, and the map (16 bytes
-/// an entry) stays small enough for the cache at 100,000 callers.
+/// an entry) stays small enough for the cache at 100,000 callers. Hot and
+/// cold fields are in two slabs with the same slots; a departure drops the
+/// hot record in place and leaves the cold one until the slot is reused.
 #[derive(Default)]
 pub(crate) struct Callers {
     ix: FastMap<CallId, u32>,
     slab: Vec<Option<Caller>>,
+    cold: Vec<CallerCold>,
     /// Per slot and timer kind (`T_*`): bumped whenever that deadline is set
     /// or cleared and when the caller leaves, never reset, so a heap entry
     /// carrying the current number is the live deadline. Kept apart from the
@@ -210,20 +230,33 @@ impl Callers {
         self.slab.get_mut(slot as usize)?.as_mut()
     }
 
+    /// The cold fields of the caller in `slot` (live or not: a departed
+    /// caller's stay until the slot is reused).
+    pub fn cold(&self, slot: u32) -> &CallerCold {
+        &self.cold[slot as usize]
+    }
+
+    pub fn cold_mut(&mut self, slot: u32) -> &mut CallerCold {
+        &mut self.cold[slot as usize]
+    }
+
     pub fn contains_key(&self, call: &CallId) -> bool {
         self.ix.contains_key(call)
     }
 
     /// The call must not be present (the router checks first). Returns its
     /// slot.
-    pub fn insert(&mut self, call: CallId, caller: Caller) -> u32 {
+    pub fn insert(&mut self, caller: Caller, cold: CallerCold) -> u32 {
+        let call = caller.call;
         let i = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(caller);
+                self.cold[i as usize] = cold;
                 i
             }
             None => {
                 self.slab.push(Some(caller));
+                self.cold.push(cold);
                 self.gens.push([0; 4]);
                 (self.slab.len() - 1) as u32
             }
@@ -240,11 +273,16 @@ impl Callers {
         self.ix.len()
     }
 
-    pub fn remove(&mut self, call: &CallId) -> Option<Caller> {
-        let i = self.ix.remove(call)?;
-        self.bump_all(i);
-        self.free.push(i);
-        self.slab[i as usize].take()
+    /// Drops the caller in `slot`: its record in place, its timers' entries
+    /// go stale.
+    pub fn remove(&mut self, slot: u32) {
+        let Some(call) = self.at(slot).map(|c| c.call) else {
+            return;
+        };
+        self.slab[slot as usize] = None;
+        self.ix.remove(&call);
+        self.bump_all(slot);
+        self.free.push(slot);
     }
 
     /// The caller's slot, which its timer entries carry.

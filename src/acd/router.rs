@@ -50,6 +50,8 @@ pub struct Router {
     /// Interned skill names and languages (lower case), one id space.
     skill_ix: FastMap<String, SkillId>,
     lang_ix: FastMap<String, SkillId>,
+    /// The names of `skill_ix` and `lang_ix` by id.
+    names: Vec<String>,
     groups: Vec<Group>,
     group_ix: FastMap<(QueueIdx, Option<SkillId>, Vec<SkillId>), GroupIdx>,
     classes: Vec<Class>,
@@ -83,6 +85,7 @@ impl Router {
             queue_ix: FastMap::default(),
             skill_ix: FastMap::default(),
             lang_ix: FastMap::default(),
+            names: Vec::new(),
             groups: Vec::new(),
             group_ix: FastMap::default(),
             classes: Vec::new(),
@@ -144,6 +147,8 @@ impl Router {
             let steps = q
                 .widen
                 .iter()
+                // A caller's stage is a u16; no real queue comes near.
+                .take(u16::MAX as usize - 1)
                 .map(|w| Stage {
                     after: w.after,
                     skills: w
@@ -227,7 +232,9 @@ impl Router {
     }
 
     pub fn call_info(&self, call: CallId) -> Option<CallInfo> {
-        let c = self.callers.get(&call)?;
+        let slot = self.callers.slot(&call)?;
+        let c = self.callers.at(slot)?;
+        let cold = self.callers.cold(slot);
         let ext = |a: &AgentIdx| self.agents[*a as usize].ext.clone();
         let status = match &c.state {
             CState::Waiting if c.callback.is_some() => CallStatus::CallbackWaiting,
@@ -246,8 +253,10 @@ impl Router {
         Some(CallInfo {
             queue: self.queues[c.queue as usize].name.clone(),
             priority: c.priority,
-            language: c.language.clone(),
-            vars: c.vars.clone(),
+            language: cold
+                .language
+                .map_or_else(String::new, |l| self.names[l as usize].clone()),
+            vars: cold.vars.clone(),
             status,
             position,
             callback: c.callback.as_ref().map(|cb| cb.number.clone()),
@@ -292,7 +301,7 @@ impl Router {
 /// What a caller carries from one queue to the next on overflow.
 struct Moved {
     priority: u8,
-    language: String,
+    language: Option<SkillId>,
     skills: Vec<String>,
     vars: BTreeMap<String, String>,
     hops: u8,

@@ -20,8 +20,8 @@ impl Router {
                 if self.callers.contains_key(&call) {
                     return Err(RouterError::AlreadyQueued(call));
                 }
-                let mut language = language;
-                language.make_ascii_lowercase();
+                // Interned (lower case): the caller's record holds the id.
+                let language = (!language.is_empty()).then(|| self.skill(true, &language));
                 self.join(now, call, q, priority, language, skills, vars, 0)
             }
             Input::CallLeft { call } | Input::CallEnded { call } => self.call_gone(now, call),
@@ -63,7 +63,7 @@ impl Router {
         call: CallId,
         q: QueueIdx,
         priority: u8,
-        language: String,
+        language: Option<SkillId>,
         skills: Vec<String>,
         vars: BTreeMap<String, String>,
         hops: u8,
@@ -105,7 +105,7 @@ impl Router {
                 }
             }
         }
-        let group = self.group_for(q, &language, &skills);
+        let group = self.group_for(q, language, &skills);
         let widest = *self.groups[group as usize].classes.last().unwrap_or(&0);
         if self.classes[widest as usize].staffed == 0 {
             let target = self.queues[q as usize].when_empty.clone();
@@ -131,27 +131,31 @@ impl Router {
         queue.len += 1;
         let class = self.groups[group as usize].classes[0];
         let caller = Caller {
+            call,
             queue: q,
             group,
-            stage: 0,
             class,
-            priority,
-            seq,
             slot,
-            joined: now,
-            language,
-            skills,
-            vars,
-            state: CState::Waiting,
-            callback: None,
+            stage: 0,
+            priority,
             max_wait_due: false,
             hops,
-            tried: Vec::new(),
+            tried: false,
+            seq,
+            joined: now,
+            state: CState::Waiting,
+            callback: None,
         };
         self.classes[class as usize]
             .waiting
             .insert(caller.key(), call);
-        let cslot = self.callers.insert(call, caller);
+        let cold = CallerCold {
+            language,
+            skills,
+            vars,
+            tried: Vec::new(),
+        };
+        let cslot = self.callers.insert(caller, cold);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
         let max_wait_at = queue.cfg.max_wait.as_ref().map(|m| after(now, m.after));
@@ -227,24 +231,32 @@ impl Router {
             }
             return Ok(());
         }
-        let Some(c) = self.leave_queue(call) else {
+        let Some(slot) = self.callers.slot(&call) else {
+            return Ok(());
+        };
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         let from = self.queues[c.queue as usize].name.clone();
+        let (priority, hops) = (c.priority, c.hops);
+        let cold = std::mem::take(self.callers.cold_mut(slot));
+        self.leave_queue(slot);
         let moved = Moved {
-            priority: c.priority,
-            language: c.language,
-            skills: c.skills,
-            vars: c.vars,
-            hops: c.hops,
+            priority,
+            language: cold.language,
+            skills: cold.skills,
+            vars: cold.vars,
+            hops,
         };
         self.send_away(now, call, from, target, reason, moved)
     }
 
-    /// Removes a caller from every structure; agents are the caller's job.
-    pub(super) fn leave_queue(&mut self, call: CallId) -> Option<Caller> {
-        // Its timers' entries go stale (see `timer_live`).
-        let c = self.callers.remove(&call)?;
+    /// Removes the caller in `slot` from every structure; agents are the
+    /// caller's job.
+    pub(super) fn leave_queue(&mut self, slot: u32) {
+        let Some(c) = self.callers.at(slot) else {
+            return;
+        };
         if c.state == CState::Waiting {
             self.classes[c.class as usize].waiting.remove(&c.key());
         }
@@ -256,25 +268,27 @@ impl Router {
                 q.callbacks = q.callbacks.saturating_sub(1);
             }
         }
-        Some(c)
+        // Its timers' entries go stale (see `timer_live`).
+        self.callers.remove(slot);
     }
 
     /// CallLeft or CallEnded: whatever the caller was doing, it is over, and
     /// no agent may stay offered or on call for it.
     pub(super) fn call_gone(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
-        let state = self
+        let slot = self
             .callers
-            .get(&call)
-            .ok_or(RouterError::UnknownCall(call))?
-            .state
-            .clone();
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
+        let c = self
+            .callers
+            .at(slot)
+            .ok_or(RouterError::UnknownCall(call))?;
+        let (state, q) = (c.state.clone(), c.queue);
         match state {
             CState::Connected { agent, since } => {
-                let Some(c) = self.leave_queue(call) else {
-                    return Ok(());
-                };
-                let wrap = self.queues[c.queue as usize].cfg.wrap_up;
-                self.queues[c.queue as usize]
+                self.leave_queue(slot);
+                let wrap = self.queues[q as usize].cfg.wrap_up;
+                self.queues[q as usize]
                     .handle
                     .record(now.saturating_duration_since(since) + wrap);
                 let until = after(now, wrap);
@@ -284,18 +298,18 @@ impl Router {
                 }
             }
             CState::Offered(agents) => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
                 for a in agents {
                     self.cancel(call, a);
                     self.rest_agent(now, a, false)?;
                 }
             }
             CState::Dialing(a) => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
                 self.rest_agent(now, a, false)?;
             }
             CState::Waiting | CState::Retry => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
             }
         }
         Ok(())
@@ -421,11 +435,21 @@ impl Router {
         call: CallId,
         tried: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(slot) = self.callers.slot(&call) else {
+            return Ok(());
+        };
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         c.state = CState::Waiting;
-        c.tried = tried;
+        // The cold list is empty whenever the hot flag is clear.
+        let had = std::mem::replace(&mut c.tried, !tried.is_empty());
+        if had || c.tried {
+            self.callers.cold_mut(slot).tried = tried;
+        }
+        let Some(c) = self.callers.at_mut(slot) else {
+            return Ok(());
+        };
         let (class, key, q, group, due, on_line) = (
             c.class,
             c.key(),
@@ -584,16 +608,16 @@ impl Router {
                     cb.number = number; // a corrected number, same place
                     return Ok(());
                 }
-                c.callback = Some(Callback {
+                c.callback = Some(Box::new(Callback {
                     number,
                     attempts: 0,
-                });
+                }));
             }
             CState::Offered(agents) if c.callback.is_none() => {
-                c.callback = Some(Callback {
+                c.callback = Some(Box::new(Callback {
                     number,
                     attempts: 0,
-                });
+                }));
                 for a in agents {
                     self.cancel(call, a);
                     self.rest_agent(now, a, false)?;
@@ -652,7 +676,9 @@ impl Router {
             cb.attempts
         });
         if attempts >= max {
-            self.leave_queue(call);
+            if let Some(slot) = self.callers.slot(&call) {
+                self.leave_queue(slot);
+            }
             self.out.push_back(Output::CallbackFailed { call });
         } else {
             c.state = CState::Retry;

@@ -19,6 +19,7 @@ impl Router {
         if let Some(&id) = map.get(&*name) {
             return id;
         }
+        self.names.push(name.to_string());
         map.insert(name.into_owned(), next);
         next
     }
@@ -26,8 +27,12 @@ impl Router {
     /// The group (chain of classes by widening stage) for callers of queue
     /// `q` with this language and these extra skills; built on first use
     /// with one pass over the agents.
-    pub(super) fn group_for(&mut self, q: QueueIdx, language: &str, extra: &[String]) -> GroupIdx {
-        let lang = (!language.is_empty()).then(|| self.skill(true, language));
+    pub(super) fn group_for(
+        &mut self,
+        q: QueueIdx,
+        lang: Option<SkillId>,
+        extra: &[String],
+    ) -> GroupIdx {
         let mut extras: Vec<SkillId> = extra.iter().map(|s| self.skill(false, s)).collect();
         extras.sort_unstable();
         extras.dedup();
@@ -143,7 +148,7 @@ impl Router {
 
     /// The best free agent for a waiting caller, by its queue's strategy,
     /// avoiding agents that just failed it when anyone else is free.
-    pub(super) fn candidate(&self, c: &Caller) -> Option<AgentIdx> {
+    pub(super) fn candidate(&self, c: &Caller, tried: &[AgentIdx]) -> Option<AgentIdx> {
         let class = &self.classes[c.class as usize];
         // The class's free agents are its free set plus the eligible ones
         // of `unsorted` (rarely more than one or two, usually none).
@@ -171,7 +176,7 @@ impl Router {
                 (a, b) => a.or(b).copied(),
             }
         };
-        let ok = |k: &RankKey| !c.tried.contains(&k.2);
+        let ok = |k: &RankKey| !tried.contains(&k.2);
         let pick = match class.strategy {
             Strategy::RoundRobin => {
                 let q = &self.queues[c.queue as usize];
@@ -207,7 +212,12 @@ impl Router {
             if c.state != CState::Waiting {
                 break;
             }
-            let Some(a) = self.candidate(c) else {
+            let tried: &[AgentIdx] = if c.tried {
+                &self.callers.cold(slot).tried
+            } else {
+                &[]
+            };
+            let Some(a) = self.candidate(c, tried) else {
                 break;
             };
             // Someone ahead (higher priority or earlier, in any class this
@@ -219,7 +229,10 @@ impl Router {
             }
         }
         if let Some(c) = self.callers.at_mut(slot) {
-            c.tried.clear();
+            if c.tried {
+                c.tried = false;
+                self.callers.cold_mut(slot).tried.clear();
+            }
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ impl Router {
         let source = match kind {
             T_MAX_WAIT => 0,
             T_ANNOUNCE => 1,
-            T_WIDEN => 5 + c.stage.min(10),
+            T_WIDEN => 5 + c.stage.min(10) as usize,
             _ => match c.state {
                 CState::Dialing(_) => 3,
                 CState::Retry => 4,
@@ -108,10 +108,10 @@ impl Router {
         match kind {
             T_WIDEN => {
                 let group = &self.groups[c.group as usize];
-                if c.stage + 1 >= group.classes.len() {
+                let stage = c.stage as usize + 1;
+                if stage >= group.classes.len() {
                     return Ok(());
                 }
-                let stage = c.stage + 1;
                 let (old, new) = (c.class, group.classes[stage]);
                 let next = self.queues[c.queue as usize]
                     .steps
@@ -125,7 +125,7 @@ impl Router {
                     self.dirty_callers.push_back(call);
                 }
                 if let Some(c) = self.callers.at_mut(slot) {
-                    c.stage = stage;
+                    c.stage = stage as u16;
                     c.class = new;
                 }
                 self.set_timer_at(slot, call, T_WIDEN, next);
