@@ -102,7 +102,8 @@ pub(crate) struct Class {
     /// Eligible agents that staff (logged in, reachable, not paused).
     pub staffed: u32,
     pub avail: BTreeSet<RankKey>,
-    pub waiting: BTreeMap<WaitKey, CallId>,
+    /// Waiting callers' slots in `Callers`.
+    pub waiting: BTreeMap<WaitKey, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,12 +209,6 @@ pub(crate) struct Callers {
 }
 
 impl Callers {
-    pub fn get(&self, call: &CallId) -> Option<&Caller> {
-        self.ix
-            .get(call)
-            .and_then(|&i| self.slab[i as usize].as_ref())
-    }
-
     pub fn get_mut(&mut self, call: &CallId) -> Option<&mut Caller> {
         self.ix
             .get(call)
@@ -228,6 +223,11 @@ impl Callers {
 
     pub fn at_mut(&mut self, slot: u32) -> Option<&mut Caller> {
         self.slab.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// The caller in `slot` if it is still `call`'s.
+    pub fn at_call(&self, slot: u32, call: CallId) -> Option<&Caller> {
+        self.at(slot).filter(|c| c.call == call)
     }
 
     /// The cold fields of the caller in `slot` (live or not: a departed

@@ -59,7 +59,9 @@ pub struct Router {
     timers: Timers,
     out: VecDeque<Output>,
     seq: u64,
-    dirty_callers: VecDeque<CallId>,
+    /// Callers to route, by slot (checked against the call: a slot may be
+    /// reused before its turn comes).
+    dirty_callers: VecDeque<(u32, CallId)>,
     dirty_agents: VecDeque<AgentIdx>,
     /// Widest classes whose staff fell to zero: their callers may be stranded.
     emptied: Vec<ClassIdx>,

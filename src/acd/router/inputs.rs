@@ -146,9 +146,7 @@ impl Router {
             state: CState::Waiting,
             callback: None,
         };
-        self.classes[class as usize]
-            .waiting
-            .insert(caller.key(), call);
+        let key = caller.key();
         let cold = CallerCold {
             language,
             skills,
@@ -156,6 +154,7 @@ impl Router {
             tried: Vec::new(),
         };
         let cslot = self.callers.insert(caller, cold);
+        self.classes[class as usize].waiting.insert(key, cslot);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
         let max_wait_at = queue.cfg.max_wait.as_ref().map(|m| after(now, m.after));
@@ -163,9 +162,9 @@ impl Router {
             .cfg
             .announce_every
             .map(|d| after(now, d.max(MIN_PERIOD)));
-        self.set_timer_at(cslot, call, T_WIDEN, widen_at);
-        self.set_timer_at(cslot, call, T_MAX_WAIT, max_wait_at);
-        self.set_timer_at(cslot, call, T_ANNOUNCE, announce_at);
+        self.set_timer_at(cslot, T_WIDEN, widen_at);
+        self.set_timer_at(cslot, T_MAX_WAIT, max_wait_at);
+        self.set_timer_at(cslot, T_ANNOUNCE, announce_at);
         if offer_callback {
             self.out.push_back(Output::Overflow {
                 call,
@@ -174,7 +173,7 @@ impl Router {
                 reason: OverflowReason::MaxLength,
             });
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((cslot, call));
         Ok(())
     }
 
@@ -216,27 +215,23 @@ impl Router {
     pub(super) fn overflow(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         target: OverflowTarget,
         reason: OverflowReason,
     ) -> Result<(), RouterError> {
-        if target == OverflowTarget::Callback {
-            if let Some(c) = self.callers.get(&call) {
-                self.out.push_back(Output::Overflow {
-                    call,
-                    from: self.queues[c.queue as usize].name.clone(),
-                    target,
-                    reason,
-                });
-            }
-            return Ok(());
-        }
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
+        if target == OverflowTarget::Callback {
+            self.out.push_back(Output::Overflow {
+                call,
+                from: self.queues[c.queue as usize].name.clone(),
+                target,
+                reason,
+            });
+            return Ok(());
+        }
         let from = self.queues[c.queue as usize].name.clone();
         let (priority, hops) = (c.priority, c.hops);
         let cold = std::mem::take(self.callers.cold_mut(slot));
@@ -326,7 +321,8 @@ impl Router {
             call,
             agent: ext.to_string(),
         };
-        let c = self.callers.get_mut(&call).ok_or_else(not_offered)?;
+        let slot = self.callers.slot(&call).ok_or_else(not_offered)?;
+        let c = self.callers.at(slot).ok_or_else(not_offered)?;
         let CState::Offered(agents) = &c.state else {
             return Err(not_offered());
         };
@@ -334,7 +330,7 @@ impl Router {
             return Err(not_offered());
         }
         let others: Vec<AgentIdx> = agents.iter().copied().filter(|&x| x != a).collect();
-        self.connect(now, call, a)?;
+        self.connect(now, slot, a)?;
         for o in others {
             self.cancel(call, o);
             self.rest_agent(now, o, false)?;
@@ -346,14 +342,17 @@ impl Router {
     pub(super) fn connect(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
-        self.set_state(a, AgentState::OnCall { call })?;
+        let Some(c) = self.callers.at(slot) else {
+            return Ok(());
+        };
+        self.set_state(a, AgentState::OnCall { call: c.call })?;
         let agent = &mut self.agents[a as usize];
         agent.calls += 1;
         agent.misses = [0; 3];
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         // Connected callers leave the line (positions) but stay known until
@@ -368,10 +367,8 @@ impl Router {
             agent: a,
             since: now,
         };
-        // All four deadlines cleared: one lookup, not one per kind.
-        if let Some(slot) = self.callers.slot(&call) {
-            self.callers.bump_all(slot);
-        }
+        // All four deadlines cleared.
+        self.callers.bump_all(slot);
         Ok(())
     }
 
@@ -387,7 +384,8 @@ impl Router {
             call,
             agent: ext.to_string(),
         };
-        let c = self.callers.get_mut(&call).ok_or_else(not_offered)?;
+        let slot = self.callers.slot(&call).ok_or_else(not_offered)?;
+        let c = self.callers.at_mut(slot).ok_or_else(not_offered)?;
         let CState::Offered(agents) = &mut c.state else {
             return Err(not_offered());
         };
@@ -398,7 +396,7 @@ impl Router {
         let last = agents.is_empty();
         self.miss(now, a, reason)?;
         if last {
-            self.requeue(now, call, vec![a])?;
+            self.requeue(now, slot, vec![a])?;
         }
         Ok(())
     }
@@ -432,12 +430,9 @@ impl Router {
     pub(super) fn requeue(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         tried: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
         let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
@@ -450,7 +445,8 @@ impl Router {
         let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
-        let (class, key, q, group, due, on_line) = (
+        let (call, class, key, q, group, due, on_line) = (
+            c.call,
             c.class,
             c.key(),
             c.queue,
@@ -459,13 +455,13 @@ impl Router {
             c.callback.is_none(),
         );
         c.max_wait_due = false;
-        self.set_timer(call, T_DEADLINE, None);
-        self.classes[class as usize].waiting.insert(key, call);
+        self.set_timer_at(slot, T_DEADLINE, None);
+        self.classes[class as usize].waiting.insert(key, slot);
         if on_line {
             if due {
                 if let Some(mw) = self.queues[q as usize].cfg.max_wait.clone() {
                     let callback = mw.overflow == OverflowTarget::Callback;
-                    self.overflow(now, call, mw.overflow, OverflowReason::MaxWait)?;
+                    self.overflow(now, slot, mw.overflow, OverflowReason::MaxWait)?;
                     if !callback {
                         return Ok(());
                     }
@@ -473,10 +469,10 @@ impl Router {
             }
             if self.widest_staffed(group) == 0 {
                 let target = self.queues[q as usize].when_empty.clone();
-                return self.overflow(now, call, target, OverflowReason::Empty);
+                return self.overflow(now, slot, target, OverflowReason::Empty);
             }
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((slot, call));
         Ok(())
     }
 
@@ -510,23 +506,26 @@ impl Router {
             AgentState::Offered { call } => {
                 // The phone is gone: stop ringing it, give the caller its place
                 // back (a registration lapse is not the agent's miss).
-                let state = self.callers.get(&call).map(|c| c.state.clone());
-                match state {
-                    Some(CState::Offered(mut agents)) => {
+                let slot = self.callers.slot(&call);
+                let state = slot
+                    .and_then(|s| self.callers.at(s))
+                    .map(|c| c.state.clone());
+                match (slot, state) {
+                    (Some(slot), Some(CState::Offered(mut agents))) => {
                         agents.retain(|&x| x != a);
                         self.cancel(call, a);
                         self.rest_agent(now, a, false)?;
                         let empty = agents.is_empty();
-                        if let Some(c) = self.callers.get_mut(&call) {
+                        if let Some(c) = self.callers.at_mut(slot) {
                             c.state = CState::Offered(agents);
                         }
                         if empty {
-                            self.requeue(now, call, vec![a])?;
+                            self.requeue(now, slot, vec![a])?;
                         }
                     }
-                    Some(CState::Dialing(_)) => {
+                    (Some(slot), Some(CState::Dialing(_))) => {
                         self.rest_agent(now, a, false)?;
-                        self.requeue(now, call, vec![a])?;
+                        self.requeue(now, slot, vec![a])?;
                     }
                     _ => self.rest_agent(now, a, false)?,
                 }
@@ -592,9 +591,13 @@ impl Router {
         call: CallId,
         number: String,
     ) -> Result<(), RouterError> {
+        let slot = self
+            .callers
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
         let c = self
             .callers
-            .get_mut(&call)
+            .at_mut(slot)
             .ok_or(RouterError::UnknownCall(call))?;
         let q = c.queue;
         if !self.queues[q as usize].cfg.callback_enabled() {
@@ -622,19 +625,19 @@ impl Router {
                     self.cancel(call, a);
                     self.rest_agent(now, a, false)?;
                 }
-                self.requeue(now, call, Vec::new())?;
+                self.requeue(now, slot, Vec::new())?;
             }
             _ => return Err(RouterError::NotWaiting(call)),
         }
         self.queues[q as usize].callbacks += 1;
         // Off the line: no announcements, and max_wait (time on hold) no
         // longer applies. Widening goes on.
-        self.set_timer(call, T_ANNOUNCE, None);
-        self.set_timer(call, T_MAX_WAIT, None);
-        if let Some(c) = self.callers.get_mut(&call) {
+        self.set_timer_at(slot, T_ANNOUNCE, None);
+        self.set_timer_at(slot, T_MAX_WAIT, None);
+        if let Some(c) = self.callers.at_mut(slot) {
             c.max_wait_due = false;
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((slot, call));
         Ok(())
     }
 
@@ -644,29 +647,33 @@ impl Router {
         call: CallId,
         answered: bool,
     ) -> Result<(), RouterError> {
+        let slot = self
+            .callers
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
         let c = self
             .callers
-            .get(&call)
+            .at(slot)
             .ok_or(RouterError::UnknownCall(call))?;
         let CState::Dialing(a) = c.state else {
             return Err(RouterError::NoCallback(call));
         };
         if answered {
-            self.connect(now, call, a)
+            self.connect(now, slot, a)
         } else {
-            self.callback_failed_attempt(now, call, a)
+            self.callback_failed_attempt(now, slot, a)
         }
     }
 
     pub(super) fn callback_failed_attempt(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
         // The customer did not answer: not the agent's miss.
         self.rest_agent(now, a, false)?;
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         let cfg = self.queues[c.queue as usize].cfg.callback.clone();
@@ -676,13 +683,12 @@ impl Router {
             cb.attempts
         });
         if attempts >= max {
-            if let Some(slot) = self.callers.slot(&call) {
-                self.leave_queue(slot);
-            }
+            let call = c.call;
+            self.leave_queue(slot);
             self.out.push_back(Output::CallbackFailed { call });
         } else {
             c.state = CState::Retry;
-            self.set_timer(call, T_DEADLINE, Some(after(now, delay)));
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, delay)));
         }
         Ok(())
     }

@@ -109,8 +109,8 @@ impl Router {
         loop {
             if let Some(cl) = self.emptied.pop() {
                 self.strand_check(now, cl)?;
-            } else if let Some(call) = self.dirty_callers.pop_front() {
-                self.route_caller(now, call)?;
+            } else if let Some((slot, call)) = self.dirty_callers.pop_front() {
+                self.route_caller(now, slot, call)?;
             } else if let Some(a) = self.dirty_agents.pop_front() {
                 self.route_agent(now, a)?;
             } else {
@@ -129,19 +129,20 @@ impl Router {
         let q = self.classes[cl as usize].queue;
         let mut gone = Vec::new();
         for &c in &self.groups[group as usize].classes {
-            for &call in self.classes[c as usize].waiting.values() {
-                if self
-                    .callers
-                    .get(&call)
-                    .is_some_and(|x| x.callback.is_none())
-                {
-                    gone.push(call);
+            for &slot in self.classes[c as usize].waiting.values() {
+                if let Some(x) = self.callers.at(slot) {
+                    if x.callback.is_none() {
+                        gone.push((slot, x.call));
+                    }
                 }
             }
         }
         let target = self.queues[q as usize].when_empty.clone();
-        for call in gone {
-            self.overflow(now, call, target.clone(), OverflowReason::Empty)?;
+        for (slot, call) in gone {
+            // An earlier overflow may have reused the slot.
+            if self.callers.at_call(slot, call).is_some() {
+                self.overflow(now, slot, target.clone(), OverflowReason::Empty)?;
+            }
         }
         Ok(())
     }
@@ -190,23 +191,26 @@ impl Router {
 
     /// The waiting caller agent `a` should take: highest priority, then
     /// earliest arrival, over every class it can serve.
-    pub(super) fn best_waiting(&self, a: AgentIdx) -> Option<CallId> {
+    /// Returns the caller's slot.
+    pub(super) fn best_waiting(&self, a: AgentIdx) -> Option<u32> {
         self.agents[a as usize]
             .classes
             .iter()
             .filter_map(|&cl| self.classes[cl as usize].waiting.first_key_value())
             .min_by_key(|(k, _)| **k)
-            .map(|(_, &call)| call)
+            .map(|(_, &slot)| slot)
     }
 
-    pub(super) fn route_caller(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
+    pub(super) fn route_caller(
+        &mut self,
+        now: Instant,
+        slot: u32,
+        call: CallId,
+    ) -> Result<(), RouterError> {
         // Every pass offers one free agent, so this ends; the bound is a
         // second guarantee. Offers remove no caller, so `slot` stays `call`'s.
         for _ in 0..=self.agents.len() {
-            let Some(c) = self.callers.at(slot) else {
+            let Some(c) = self.callers.at_call(slot, call) else {
                 return Ok(());
             };
             if c.state != CState::Waiting {
@@ -222,9 +226,9 @@ impl Router {
             };
             // Someone ahead (higher priority or earlier, in any class this
             // agent serves) gets the agent first; then try again.
-            let chosen = self.best_waiting(a).unwrap_or(call);
+            let chosen = self.best_waiting(a).unwrap_or(slot);
             self.offer_from(now, chosen, a)?;
-            if chosen == call {
+            if chosen == slot {
                 break;
             }
         }
@@ -241,8 +245,8 @@ impl Router {
         if self.agents[a as usize].state != AgentState::Available {
             return Ok(());
         }
-        if let Some(call) = self.best_waiting(a) {
-            self.offer_from(now, call, a)?;
+        if let Some(slot) = self.best_waiting(a) {
+            self.offer_from(now, slot, a)?;
         }
         Ok(())
     }
@@ -252,17 +256,17 @@ impl Router {
     pub(super) fn offer_from(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get(&call) else {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         if self.classes[c.class as usize].strategy == Strategy::RingAll && c.callback.is_none() {
             let cl = c.class;
             self.sort_free_for(cl);
         }
-        let Some(c) = self.callers.get(&call) else {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         let class = &self.classes[c.class as usize];
@@ -273,26 +277,24 @@ impl Router {
                 .avail
                 .iter()
                 .map(|k| k.2)
-                .filter(|&x| x == a || self.best_waiting(x).is_none_or(|w| w == call))
+                .filter(|&x| x == a || self.best_waiting(x).is_none_or(|w| w == slot))
                 .collect()
         } else {
             vec![a]
         };
-        self.offer(now, call, agents)
+        self.offer(now, slot, agents)
     }
 
     pub(super) fn offer(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         agents: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
         let Some(&first) = agents.first() else {
             return Ok(());
         };
@@ -313,7 +315,7 @@ impl Router {
             if let Some(c) = self.callers.at_mut(slot) {
                 c.state = CState::Dialing(first);
             }
-            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, dial)));
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, dial)));
             self.set_state(first, AgentState::Offered { call })?;
             self.out.push_back(Output::StartCallback {
                 call,
@@ -324,7 +326,7 @@ impl Router {
             if let Some(c) = self.callers.at_mut(slot) {
                 c.state = CState::Offered(agents.clone());
             }
-            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, ring)));
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, ring)));
             for &x in &agents {
                 self.set_state(x, AgentState::Offered { call })?;
             }

@@ -4,14 +4,9 @@
 use super::*;
 
 impl Router {
-    pub(super) fn set_timer(&mut self, call: CallId, kind: u8, at: Option<Instant>) {
-        if let Some(slot) = self.callers.slot(&call) {
-            self.set_timer_at(slot, call, kind, at);
-        }
-    }
-
-    /// `set_timer` for the caller known to be in `slot`.
-    pub(super) fn set_timer_at(&mut self, slot: u32, call: CallId, kind: u8, at: Option<Instant>) {
+    /// Sets (or with `None` clears) the deadline of `kind` of the caller in
+    /// `slot`.
+    pub(super) fn set_timer_at(&mut self, slot: u32, kind: u8, at: Option<Instant>) {
         // A replaced deadline's entry goes stale (see `timer_live`).
         let gen = self.callers.bump(slot, kind);
         let (Some(at), Some(c)) = (at, self.callers.at(slot)) else {
@@ -30,7 +25,7 @@ impl Router {
         };
         let lane = 1 + c.queue as usize * 16 + source;
         self.timers
-            .push(lane, (at, Timer::Caller(call, kind), slot, gen));
+            .push(lane, (at, Timer::Caller(c.call, kind), slot, gen));
     }
 
     /// Whether a heap entry is still a pending deadline: the agent is still
@@ -121,14 +116,14 @@ impl Router {
                     // Same key in the wider class: the caller keeps its place.
                     let key = c.key();
                     self.classes[old as usize].waiting.remove(&key);
-                    self.classes[new as usize].waiting.insert(key, call);
-                    self.dirty_callers.push_back(call);
+                    self.classes[new as usize].waiting.insert(key, slot);
+                    self.dirty_callers.push_back((slot, call));
                 }
                 if let Some(c) = self.callers.at_mut(slot) {
                     c.stage = stage as u16;
                     c.class = new;
                 }
-                self.set_timer_at(slot, call, T_WIDEN, next);
+                self.set_timer_at(slot, T_WIDEN, next);
             }
             T_MAX_WAIT => {
                 if c.callback.is_some() {
@@ -137,7 +132,7 @@ impl Router {
                 match c.state {
                     CState::Waiting => {
                         if let Some(mw) = self.queues[c.queue as usize].cfg.max_wait.clone() {
-                            self.overflow(now, call, mw.overflow, OverflowReason::MaxWait)?;
+                            self.overflow(now, slot, mw.overflow, OverflowReason::MaxWait)?;
                         }
                     }
                     // Let the ringing agent answer; decide if the offer fails.
@@ -167,12 +162,7 @@ impl Router {
                         estimated_wait,
                     });
                 }
-                self.set_timer_at(
-                    slot,
-                    call,
-                    T_ANNOUNCE,
-                    Some(after(now, every.max(MIN_PERIOD))),
-                );
+                self.set_timer_at(slot, T_ANNOUNCE, Some(after(now, every.max(MIN_PERIOD))));
             }
             _ => match c.state.clone() {
                 CState::Offered(agents) => {
@@ -181,10 +171,10 @@ impl Router {
                         self.cancel(call, a);
                         self.miss(now, a, RejectReason::NoAnswer)?;
                     }
-                    self.requeue(now, call, agents)?;
+                    self.requeue(now, slot, agents)?;
                 }
-                CState::Dialing(a) => self.callback_failed_attempt(now, call, a)?,
-                CState::Retry => self.requeue(now, call, Vec::new())?,
+                CState::Dialing(a) => self.callback_failed_attempt(now, slot, a)?,
+                CState::Retry => self.requeue(now, slot, Vec::new())?,
                 _ => {}
             },
         }
