@@ -17,6 +17,7 @@ use crate::config::queues::{OverflowTarget, QueueConfig, Strategy};
 
 use super::agent::{AgentState, Rest};
 use super::estimate::{HandleTimes, Line};
+use super::waiting::Waiting;
 use super::CallId;
 
 pub(crate) type AgentIdx = u32;
@@ -103,7 +104,7 @@ pub(crate) struct Class {
     pub staffed: u32,
     pub avail: BTreeSet<RankKey>,
     /// Waiting callers' slots in `Callers`.
-    pub waiting: BTreeMap<WaitKey, u32>,
+    pub waiting: Waiting,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +206,9 @@ pub(crate) struct Callers {
     /// carrying the current number is the live deadline. Kept apart from the
     /// records: checking an entry reads 16 bytes, not a whole caller.
     gens: Vec<[u32; 4]>,
+    /// Per slot: bumped whenever the caller enters or leaves a waiting set
+    /// (see `Waiting`).
+    wait_gens: Vec<u32>,
     free: Vec<u32>,
 }
 
@@ -258,6 +262,7 @@ impl Callers {
                 self.slab.push(Some(caller));
                 self.cold.push(cold);
                 self.gens.push([0; 4]);
+                self.wait_gens.push(0);
                 (self.slab.len() - 1) as u32
             }
         };
@@ -300,6 +305,18 @@ impl Callers {
 
     pub fn is_current(&self, slot: u32, kind: u8, gen: u32) -> bool {
         self.gens[slot as usize][kind as usize] == gen
+    }
+
+    /// Invalidates the slot's waiting-set entries; returns the number the
+    /// next one carries.
+    pub fn bump_wait(&mut self, slot: u32) -> u32 {
+        let g = &mut self.wait_gens[slot as usize];
+        *g = g.wrapping_add(1);
+        *g
+    }
+
+    pub fn wait_gens(&self) -> &[u32] {
+        &self.wait_gens
     }
 
     pub fn bump_all(&mut self, slot: u32) {

@@ -15,6 +15,7 @@ use super::agent::{
 };
 use super::estimate::{estimate_wait, HandleTimes, Line};
 use super::queue::*;
+use super::waiting::Waiting;
 use super::{
     CallId, CallInfo, CallStatus, Input, Output, OverflowReason, QueueStats, RejectReason,
     RouterError,

@@ -154,7 +154,7 @@ impl Router {
             tried: Vec::new(),
         };
         let cslot = self.callers.insert(caller, cold);
-        self.classes[class as usize].waiting.insert(key, cslot);
+        self.wait_insert(class, key, cslot);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
         let max_wait_at = queue.cfg.max_wait.as_ref().map(|m| after(now, m.after));
@@ -253,8 +253,11 @@ impl Router {
             return;
         };
         if c.state == CState::Waiting {
-            self.classes[c.class as usize].waiting.remove(&c.key());
+            self.wait_remove(c.class, c.key(), slot);
         }
+        let Some(c) = self.callers.at(slot) else {
+            return;
+        };
         if !matches!(c.state, CState::Connected { .. }) {
             let q = &mut self.queues[c.queue as usize];
             q.lines[c.priority as usize].remove(c.slot);
@@ -456,7 +459,7 @@ impl Router {
         );
         c.max_wait_due = false;
         self.set_timer_at(slot, T_DEADLINE, None);
-        self.classes[class as usize].waiting.insert(key, slot);
+        self.wait_insert(class, key, slot);
         if on_line {
             if due {
                 if let Some(mw) = self.queues[q as usize].cfg.max_wait.clone() {

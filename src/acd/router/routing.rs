@@ -77,7 +77,7 @@ impl Router {
                 preferred: preferred.clone(),
                 staffed: 0,
                 avail: BTreeSet::new(),
-                waiting: BTreeMap::new(),
+                waiting: Waiting::default(),
             };
             for (i, agent) in self.agents.iter_mut().enumerate() {
                 if class.req.iter().all(|&(s, l)| agent.level(s) >= l) {
@@ -129,7 +129,8 @@ impl Router {
         let q = self.classes[cl as usize].queue;
         let mut gone = Vec::new();
         for &c in &self.groups[group as usize].classes {
-            for &slot in self.classes[c as usize].waiting.values() {
+            let gens = self.callers.wait_gens();
+            for slot in self.classes[c as usize].waiting.slots(gens) {
                 if let Some(x) = self.callers.at(slot) {
                     if x.callback.is_none() {
                         gone.push((slot, x.call));
@@ -196,9 +197,22 @@ impl Router {
         self.agents[a as usize]
             .classes
             .iter()
-            .filter_map(|&cl| self.classes[cl as usize].waiting.first_key_value())
-            .min_by_key(|(k, _)| **k)
-            .map(|(_, &slot)| slot)
+            .filter_map(|&cl| self.classes[cl as usize].waiting.best())
+            .min()
+            .map(|(_, slot)| slot)
+    }
+
+    /// Puts the caller in `slot` (with `key`) into class `cl`'s waiting set.
+    pub(super) fn wait_insert(&mut self, cl: ClassIdx, key: WaitKey, slot: u32) {
+        let gen = self.callers.bump_wait(slot);
+        self.classes[cl as usize].waiting.insert(key, slot, gen);
+    }
+
+    /// Takes the caller in `slot` (with `key`) out of class `cl`'s waiting set.
+    pub(super) fn wait_remove(&mut self, cl: ClassIdx, key: WaitKey, slot: u32) {
+        self.callers.bump_wait(slot);
+        let gens = self.callers.wait_gens();
+        self.classes[cl as usize].waiting.remove(key, slot, gens);
     }
 
     pub(super) fn route_caller(
@@ -300,7 +314,7 @@ impl Router {
         };
         let (class, key, qi) = (c.class, c.key(), c.queue);
         let number = c.callback.as_ref().map(|cb| cb.number.clone());
-        self.classes[class as usize].waiting.remove(&key);
+        self.wait_remove(class, key, slot);
         let q = &mut self.queues[qi as usize];
         q.rr_last = agents.last().copied();
         let qname = q.name.clone();

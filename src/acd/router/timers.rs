@@ -115,8 +115,8 @@ impl Router {
                 if c.state == CState::Waiting {
                     // Same key in the wider class: the caller keeps its place.
                     let key = c.key();
-                    self.classes[old as usize].waiting.remove(&key);
-                    self.classes[new as usize].waiting.insert(key, slot);
+                    self.wait_remove(old, key, slot);
+                    self.wait_insert(new, key, slot);
                     self.dirty_callers.push_back((slot, call));
                 }
                 if let Some(c) = self.callers.at_mut(slot) {
