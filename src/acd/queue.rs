@@ -135,9 +135,10 @@ pub(crate) const T_ANNOUNCE: u8 = 2;
 pub(crate) const T_DEADLINE: u8 = 3;
 
 /// A caller's hot fields: what timers, routing and offers read. Kept
-/// dense (a slab of these, about a third of the whole record), apart from
-/// [`CallerCold`], so that the records a deadline or an offer touches at
-/// 100,000 callers take fewer cache lines.
+/// dense (a slab of these, under half the whole record), the rest
+/// ([`CallerCold`]) behind a pointer that most callers leave empty, so that
+/// the records a deadline or an offer touches at 100,000 callers take fewer
+/// cache lines, and a join or departure touches nothing else.
 pub(crate) struct Caller {
     pub call: CallId,
     pub queue: QueueIdx,
@@ -152,21 +153,23 @@ pub(crate) struct Caller {
     pub max_wait_due: bool,
     /// Queues this call was moved through by overflows.
     pub hops: u8,
-    /// `CallerCold::tried` is not empty.
-    pub tried: bool,
+    /// Interned language (`Router::skill`), or `NO_LANGUAGE`.
+    pub language: SkillId,
     pub seq: u64,
     pub joined: Instant,
     pub state: CState,
     /// Boxed: a pointer's width here, read only when dialling.
     pub callback: Option<Box<Callback>>,
+    /// `None` while all of it would be empty (most callers).
+    pub cold: Option<Box<CallerCold>>,
 }
 
-/// A caller's cold fields: read when it joins, overflows, is shown on a
-/// screen, or is re-routed after a failed offer.
+pub(crate) const NO_LANGUAGE: SkillId = SkillId::MAX;
+
+/// A caller's cold fields: read when it overflows, is shown on a screen, or
+/// is re-routed after a failed offer.
 #[derive(Default)]
 pub(crate) struct CallerCold {
-    /// Interned language (`Router::skill`), if the IVR gave one.
-    pub language: Option<SkillId>,
     pub skills: Vec<String>,
     pub vars: BTreeMap<String, String>,
     /// Agents that just failed this caller, avoided on the immediate re-route
@@ -177,6 +180,15 @@ pub(crate) struct CallerCold {
 impl Caller {
     pub fn key(&self) -> WaitKey {
         (Reverse(self.priority), self.seq)
+    }
+
+    /// Agents that just failed this caller.
+    pub fn tried(&self) -> &[AgentIdx] {
+        self.cold.as_ref().map_or(&[], |x| &x.tried)
+    }
+
+    pub fn cold_mut(&mut self) -> &mut CallerCold {
+        self.cold.get_or_insert_with(Box::default)
     }
 }
 
@@ -193,14 +205,12 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 /// Callers by call id. The records live in a slab and the map holds only
 /// their index: a join or departure moves no record, and the map (16 bytes
-/// an entry) stays small enough for the cache at 100,000 callers. Hot and
-/// cold fields are in two slabs with the same slots; a departure drops the
-/// hot record in place and leaves the cold one until the slot is reused.
+/// an entry) stays small enough for the cache at 100,000 callers. A
+/// departure drops the record in place.
 #[derive(Default)]
 pub(crate) struct Callers {
     ix: FastMap<CallId, u32>,
     slab: Vec<Option<Caller>>,
-    cold: Vec<CallerCold>,
     /// Per slot and timer kind (`T_*`): bumped whenever that deadline is set
     /// or cleared and when the caller leaves, never reset, so a heap entry
     /// carrying the current number is the live deadline. Kept apart from the
@@ -234,33 +244,21 @@ impl Callers {
         self.at(slot).filter(|c| c.call == call)
     }
 
-    /// The cold fields of the caller in `slot` (live or not: a departed
-    /// caller's stay until the slot is reused).
-    pub fn cold(&self, slot: u32) -> &CallerCold {
-        &self.cold[slot as usize]
-    }
-
-    pub fn cold_mut(&mut self, slot: u32) -> &mut CallerCold {
-        &mut self.cold[slot as usize]
-    }
-
     pub fn contains_key(&self, call: &CallId) -> bool {
         self.ix.contains_key(call)
     }
 
     /// The call must not be present (the router checks first). Returns its
     /// slot.
-    pub fn insert(&mut self, caller: Caller, cold: CallerCold) -> u32 {
+    pub fn insert(&mut self, caller: Caller) -> u32 {
         let call = caller.call;
         let i = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(caller);
-                self.cold[i as usize] = cold;
                 i
             }
             None => {
                 self.slab.push(Some(caller));
-                self.cold.push(cold);
                 self.gens.push([0; 4]);
                 self.wait_gens.push(0);
                 (self.slab.len() - 1) as u32

@@ -237,7 +237,7 @@ impl Router {
     pub fn call_info(&self, call: CallId) -> Option<CallInfo> {
         let slot = self.callers.slot(&call)?;
         let c = self.callers.at(slot)?;
-        let cold = self.callers.cold(slot);
+
         let ext = |a: &AgentIdx| self.agents[*a as usize].ext.clone();
         let status = match &c.state {
             CState::Waiting if c.callback.is_some() => CallStatus::CallbackWaiting,
@@ -256,10 +256,12 @@ impl Router {
         Some(CallInfo {
             queue: self.queues[c.queue as usize].name.clone(),
             priority: c.priority,
-            language: cold
-                .language
-                .map_or_else(String::new, |l| self.names[l as usize].clone()),
-            vars: cold.vars.clone(),
+            language: self
+                .names
+                .get(c.language as usize)
+                .cloned()
+                .unwrap_or_default(),
+            vars: c.cold.as_ref().map(|x| x.vars.clone()).unwrap_or_default(),
             status,
             position,
             callback: c.callback.as_ref().map(|cb| cb.number.clone()),
@@ -304,7 +306,7 @@ impl Router {
 /// What a caller carries from one queue to the next on overflow.
 struct Moved {
     priority: u8,
-    language: Option<SkillId>,
+    language: SkillId,
     skills: Vec<String>,
     vars: BTreeMap<String, String>,
     hops: u8,

@@ -21,7 +21,11 @@ impl Router {
                     return Err(RouterError::AlreadyQueued(call));
                 }
                 // Interned (lower case): the caller's record holds the id.
-                let language = (!language.is_empty()).then(|| self.skill(true, &language));
+                let language = if language.is_empty() {
+                    NO_LANGUAGE
+                } else {
+                    self.skill(true, &language)
+                };
                 self.join(now, call, q, priority, language, skills, vars, 0)
             }
             Input::CallLeft { call } | Input::CallEnded { call } => self.call_gone(now, call),
@@ -63,7 +67,7 @@ impl Router {
         call: CallId,
         q: QueueIdx,
         priority: u8,
-        language: Option<SkillId>,
+        language: SkillId,
         skills: Vec<String>,
         vars: BTreeMap<String, String>,
         hops: u8,
@@ -140,20 +144,21 @@ impl Router {
             priority,
             max_wait_due: false,
             hops,
-            tried: false,
+            language,
             seq,
             joined: now,
             state: CState::Waiting,
             callback: None,
+            cold: (!skills.is_empty() || !vars.is_empty()).then(|| {
+                Box::new(CallerCold {
+                    skills,
+                    vars,
+                    tried: Vec::new(),
+                })
+            }),
         };
         let key = caller.key();
-        let cold = CallerCold {
-            language,
-            skills,
-            vars,
-            tried: Vec::new(),
-        };
-        let cslot = self.callers.insert(caller, cold);
+        let cslot = self.callers.insert(caller);
         self.wait_insert(class, key, cslot);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
@@ -233,12 +238,17 @@ impl Router {
             return Ok(());
         }
         let from = self.queues[c.queue as usize].name.clone();
-        let (priority, hops) = (c.priority, c.hops);
-        let cold = std::mem::take(self.callers.cold_mut(slot));
+        let (priority, hops, language) = (c.priority, c.hops, c.language);
+        let cold = self
+            .callers
+            .at_mut(slot)
+            .and_then(|c| c.cold.take())
+            .map(|x| *x)
+            .unwrap_or_default();
         self.leave_queue(slot);
         let moved = Moved {
             priority,
-            language: cold.language,
+            language,
             skills: cold.skills,
             vars: cold.vars,
             hops,
@@ -440,14 +450,9 @@ impl Router {
             return Ok(());
         };
         c.state = CState::Waiting;
-        // The cold list is empty whenever the hot flag is clear.
-        let had = std::mem::replace(&mut c.tried, !tried.is_empty());
-        if had || c.tried {
-            self.callers.cold_mut(slot).tried = tried;
+        if !tried.is_empty() || c.cold.is_some() {
+            c.cold_mut().tried = tried;
         }
-        let Some(c) = self.callers.at_mut(slot) else {
-            return Ok(());
-        };
         let (call, class, key, q, group, due, on_line) = (
             c.call,
             c.class,

@@ -27,12 +27,8 @@ impl Router {
     /// The group (chain of classes by widening stage) for callers of queue
     /// `q` with this language and these extra skills; built on first use
     /// with one pass over the agents.
-    pub(super) fn group_for(
-        &mut self,
-        q: QueueIdx,
-        lang: Option<SkillId>,
-        extra: &[String],
-    ) -> GroupIdx {
+    pub(super) fn group_for(&mut self, q: QueueIdx, lang: SkillId, extra: &[String]) -> GroupIdx {
+        let lang = (lang != NO_LANGUAGE).then_some(lang);
         let mut extras: Vec<SkillId> = extra.iter().map(|s| self.skill(false, s)).collect();
         extras.sort_unstable();
         extras.dedup();
@@ -150,7 +146,7 @@ impl Router {
 
     /// The best free agent for a waiting caller, by its queue's strategy,
     /// avoiding agents that just failed it when anyone else is free.
-    pub(super) fn candidate(&self, c: &Caller, tried: &[AgentIdx]) -> Option<AgentIdx> {
+    pub(super) fn candidate(&self, c: &Caller) -> Option<AgentIdx> {
         let class = &self.classes[c.class as usize];
         // The class's free agents are its free set plus the eligible ones
         // of `unsorted` (rarely more than one or two, usually none).
@@ -178,6 +174,7 @@ impl Router {
                 (a, b) => a.or(b).copied(),
             }
         };
+        let tried = c.tried();
         let ok = |k: &RankKey| !tried.contains(&k.2);
         let pick = match class.strategy {
             Strategy::RoundRobin => {
@@ -230,12 +227,7 @@ impl Router {
             if c.state != CState::Waiting {
                 break;
             }
-            let tried: &[AgentIdx] = if c.tried {
-                &self.callers.cold(slot).tried
-            } else {
-                &[]
-            };
-            let Some(a) = self.candidate(c, tried) else {
+            let Some(a) = self.candidate(c) else {
                 break;
             };
             // Someone ahead (higher priority or earlier, in any class this
@@ -246,11 +238,8 @@ impl Router {
                 break;
             }
         }
-        if let Some(c) = self.callers.at_mut(slot) {
-            if c.tried {
-                c.tried = false;
-                self.callers.cold_mut(slot).tried.clear();
-            }
+        if let Some(x) = self.callers.at_mut(slot).and_then(|c| c.cold.as_mut()) {
+            x.tried.clear();
         }
         Ok(())
     }
