@@ -9,6 +9,7 @@
 //! its requirements widen.
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,6 +134,8 @@ pub(crate) const T_MAX_WAIT: u8 = 1;
 pub(crate) const T_ANNOUNCE: u8 = 2;
 /// Ring timeout, callback dial timeout, or callback retry, by state.
 pub(crate) const T_DEADLINE: u8 = 3;
+/// An agent's wrap-up (in `TimerEntry` only).
+pub(crate) const T_WRAP_UP: u8 = 4;
 
 /// A caller's hot fields: what timers, routing and offers read. Kept
 /// dense (a slab of these, under half the whole record), the rest
@@ -190,12 +193,6 @@ impl Caller {
     pub fn cold_mut(&mut self) -> &mut CallerCold {
         self.cold.get_or_insert_with(Box::default)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Timer {
-    WrapUp(AgentIdx),
-    Caller(CallId, u8),
 }
 
 /// Hash maps of the router: call ids and extensions are hashed on every
@@ -324,8 +321,7 @@ impl Callers {
     }
 }
 
-/// Pending deadlines, earliest first (ties in `Timer` order, as a sorted
-/// set would give). Cancelling a deadline leaves its entry behind: finding it
+/// Pending deadlines, earliest first (ties by their `tag`). Cancelling a deadline leaves its entry behind: finding it
 /// to remove it would cost as much as the insert, and most deadlines (ring
 /// timeouts, widening of callers who get served) are cancelled. The router
 /// tells live entries from stale ones (`Router::timer_live`) when they reach
@@ -349,8 +345,50 @@ pub(crate) struct Timers {
     first: Option<TimerEntry>,
 }
 
-/// A deadline with, for a caller's, its slot and generation in `Callers`.
-pub(crate) type TimerEntry = (Instant, Timer, u32, u32);
+/// A pending deadline: when, whose (`tag`: a caller's slot and timer kind,
+/// or an agent and `T_WRAP_UP`), and for a caller's the generation that must
+/// still be current (`Callers::is_current`). 24 bytes: the lanes and heaps
+/// move and compare these on every deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerEntry {
+    pub at: Instant,
+    tag: u32,
+    pub gen: u32,
+}
+
+/// Slots and agent indexes in a timer's tag: below 2^29, far above any
+/// number of callers or agents the router could hold in memory.
+const TAG_KIND_BITS: u32 = 3;
+
+impl TimerEntry {
+    pub fn caller(at: Instant, slot: u32, kind: u8, gen: u32) -> TimerEntry {
+        debug_assert!(slot < 1 << (32 - TAG_KIND_BITS));
+        TimerEntry {
+            at,
+            tag: slot << TAG_KIND_BITS | kind as u32,
+            gen,
+        }
+    }
+
+    pub fn wrap_up(at: Instant, a: AgentIdx) -> TimerEntry {
+        debug_assert!(a < 1 << (32 - TAG_KIND_BITS));
+        TimerEntry {
+            at,
+            tag: a << TAG_KIND_BITS | T_WRAP_UP as u32,
+            gen: 0,
+        }
+    }
+
+    /// `T_WRAP_UP` or a caller's `T_*`.
+    pub fn kind(&self) -> u8 {
+        (self.tag & ((1 << TAG_KIND_BITS) - 1)) as u8
+    }
+
+    /// The agent (wrap-up) or the caller's slot.
+    pub fn who(&self) -> u32 {
+        self.tag >> TAG_KIND_BITS
+    }
+}
 
 impl Timers {
     /// Adds a deadline to the lane of its source (any number; one source
@@ -389,20 +427,23 @@ impl Timers {
 
     pub fn pop(&mut self) -> Option<TimerEntry> {
         let spill = self.spill.peek().map(|r| r.0);
-        if let Some(&Reverse((entry, lane))) = self.fronts.peek() {
-            if spill.is_none_or(|s| entry <= s) {
-                self.fronts.pop();
+        let entry = match self.fronts.peek_mut() {
+            Some(mut top) if spill.is_none_or(|s| top.0 .0 <= s) => {
+                let Reverse((entry, lane)) = *top;
                 let l = &mut self.lanes[lane as usize];
                 l.pop_front();
-                if let Some(&next) = l.front() {
-                    self.fronts.push(Reverse((next, lane)));
+                // The lane's next entry takes its place: one sift, not a
+                // pop and a push.
+                match l.front() {
+                    Some(&next) => *top = Reverse((next, lane)),
+                    None => {
+                        PeekMut::pop(top);
+                    }
                 }
-                self.len -= 1;
-                self.first = self.earliest();
-                return Some(entry);
+                entry
             }
-        }
-        let entry = self.spill.pop()?.0;
+            _ => self.spill.pop()?.0,
+        };
         self.len -= 1;
         self.first = self.earliest();
         Some(entry)

@@ -220,7 +220,7 @@ impl Router {
 
     /// The next instant at which `Timeout` must be fed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|(at, ..)| at)
+        self.timers.peek().map(|e| e.at)
     }
 
     pub fn agent_state(&self, ext: &str) -> Option<&AgentState> {

@@ -25,16 +25,16 @@ impl Router {
         };
         let lane = 1 + c.queue as usize * 16 + source;
         self.timers
-            .push(lane, (at, Timer::Caller(c.call, kind), slot, gen));
+            .push(lane, TimerEntry::caller(at, slot, kind, gen));
     }
 
     /// Whether a heap entry is still a pending deadline: the agent is still
     /// in this wrap-up, or the caller's deadline has not been set, cleared or
     /// fired since (its generation is unchanged).
-    pub(super) fn timer_live(&self, &(at, timer, slot, gen): &TimerEntry) -> bool {
-        match timer {
-            Timer::WrapUp(a) => self.agents[a as usize].state == AgentState::WrapUp { until: at },
-            Timer::Caller(_, kind) => self.callers.is_current(slot, kind, gen),
+    pub(super) fn timer_live(&self, e: &TimerEntry) -> bool {
+        match e.kind() {
+            T_WRAP_UP => self.agents[e.who() as usize].state == AgentState::WrapUp { until: e.at },
+            kind => self.callers.is_current(e.who(), kind, e.gen),
         }
     }
 
@@ -59,21 +59,21 @@ impl Router {
 
     pub(super) fn fire_timers(&mut self, now: Instant) -> Result<(), RouterError> {
         while let Some(entry) = self.timers.peek() {
-            let (at, timer, slot, _) = entry;
-            if at > now {
+            if entry.at > now {
                 break;
             }
             self.timers.pop();
             if !self.timer_live(&entry) {
                 continue;
             }
-            match timer {
+            let at = entry.at;
+            match entry.kind() {
                 // Exactly at `until`, never before (asterisk #1006).
-                Timer::WrapUp(a) => self.rest_agent(at, a, true)?,
-                Timer::Caller(call, kind) => {
+                T_WRAP_UP => self.rest_agent(at, entry.who(), true)?,
+                kind => {
                     // Fired: a duplicate entry for the same instant is stale.
-                    self.callers.bump(slot, kind);
-                    self.caller_timer(at, call, slot, kind)?;
+                    self.callers.bump(entry.who(), kind);
+                    self.caller_timer(at, entry.who(), kind)?;
                 }
             }
             // Stale entries must not hide the next live deadline's instant.
@@ -82,24 +82,24 @@ impl Router {
             // exactly as if the shell had woken at each one; timers due at the
             // same instant all apply first (two callers widening together must
             // compete by priority, not by which timer came out first).
-            if self.timers.peek().is_none_or(|(next, ..)| next != at) {
+            if self.timers.peek().is_none_or(|next| next.at != entry.at) {
                 self.settle(at)?;
             }
         }
         Ok(())
     }
 
-    /// A live deadline of `call`, which is in `slot`.
+    /// A live deadline of the caller in `slot`.
     pub(super) fn caller_timer(
         &mut self,
         now: Instant,
-        call: CallId,
         slot: u32,
         kind: u8,
     ) -> Result<(), RouterError> {
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
         match kind {
             T_WIDEN => {
                 let group = &self.groups[c.group as usize];
