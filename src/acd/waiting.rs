@@ -68,7 +68,10 @@ impl Waiting {
             self.nonempty |= 1 << p;
         }
         self.len += 1;
-        self.update_best();
+        // Only a better caller changes the best.
+        if self.best.is_none_or(|b| (key, slot) < b) {
+            self.best = Some((key, slot));
+        }
     }
 
     /// Removes the caller in `slot` with `key`. `gens` are the waiting
@@ -101,7 +104,9 @@ impl Waiting {
         if self.stale > self.len + 64 {
             self.sweep(gens);
         }
-        self.update_best();
+        if self.best == Some((key, slot)) {
+            self.update_best();
+        }
     }
 
     /// Drops every stale entry (O(entries), paid for by as many removals).

@@ -156,6 +156,10 @@ impl Router {
             .filter(|&&a| self.agents[a as usize].classes.contains(&c.class))
             .map(|&a| rank(self.epoch, &self.agents[a as usize], a, class))
             .collect();
+        if extra.is_empty() && class.avail.is_empty() {
+            // Every eligible agent is busy: the usual case with a queue.
+            return None;
+        }
         extra.sort_unstable();
         // The first free agent from `lo` on (all when `None`) that `pred`
         // accepts, in the class's order.
@@ -326,20 +330,22 @@ impl Router {
                 agent: self.agents[first as usize].ext.clone(),
             });
         } else {
-            if let Some(c) = self.callers.at_mut(slot) {
-                c.state = CState::Offered(agents.clone());
-            }
+            // (Still waiting here: the ring timeout's lane.)
             self.set_timer_at(slot, T_DEADLINE, Some(after(now, ring)));
             for &x in &agents {
                 self.set_state(x, AgentState::Offered { call })?;
             }
+            let exts = agents
+                .iter()
+                .map(|&x| self.agents[x as usize].ext.clone())
+                .collect();
+            if let Some(c) = self.callers.at_mut(slot) {
+                c.state = CState::Offered(agents);
+            }
             self.out.push_back(Output::Offer {
                 call,
                 queue: qname,
-                agents: agents
-                    .iter()
-                    .map(|&x| self.agents[x as usize].ext.clone())
-                    .collect(),
+                agents: exts,
                 ring_timeout: ring,
             });
         }
