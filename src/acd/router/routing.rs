@@ -20,7 +20,7 @@ impl Router {
             return id;
         }
         self.names.push(name.to_string());
-        map.insert(name.into_owned(), next);
+        map.insert(CompactString::from(name), next);
         next
     }
 
@@ -28,10 +28,23 @@ impl Router {
     /// `q` with this language and these extra skills; built on first use
     /// with one pass over the agents.
     pub(super) fn group_for(&mut self, q: QueueIdx, lang: SkillId, extra: &[String]) -> GroupIdx {
-        let lang = (lang != NO_LANGUAGE).then_some(lang);
+        if extra.is_empty() {
+            if let Some(&g) = self.plain_group_ix.get(&(q, lang)) {
+                return g;
+            }
+            let g = self.group_by_ids(q, lang, Vec::new());
+            self.plain_group_ix.insert((q, lang), g);
+            return g;
+        }
         let mut extras: Vec<SkillId> = extra.iter().map(|s| self.skill(false, s)).collect();
         extras.sort_unstable();
         extras.dedup();
+        self.group_by_ids(q, lang, extras)
+    }
+
+    /// `group_for` by ids: the existing group, or a new one.
+    fn group_by_ids(&mut self, q: QueueIdx, lang: SkillId, extras: Vec<SkillId>) -> GroupIdx {
+        let lang = (lang != NO_LANGUAGE).then_some(lang);
         let key = (q, lang, extras);
         if let Some(&g) = self.group_ix.get(&key) {
             return g;
