@@ -7,16 +7,17 @@
 //! feeds [`Input::Timeout`] at [`Router::poll_timeout`]. It never reads a clock
 //! and does no I/O, so tests run it in virtual time.
 //!
-//! Costs: every decision touches only ordered per-class structures
-//! (`BTreeMap`/`BTreeSet` of waiting callers by priority and arrival, of free
-//! agents by the queue's ranking), so an event costs O(k log n) where k is
-//! the number of caller classes an agent can serve, whatever the number of
-//! agents and callers. See `bench/router.rs`.
+//! Costs: every decision touches only per-class structures (waiting callers
+//! in per-priority arrival FIFOs, free agents in a `BTreeSet` by the queue's
+//! ranking), so an event costs O(k log n) where k is the number of caller
+//! classes an agent can serve, whatever the number of agents and callers.
+//! See `bench/router.rs`.
 
 pub mod agent;
 pub mod estimate;
 mod queue;
 mod router;
+mod waiting;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -9,6 +9,7 @@
 //! its requirements widen.
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use crate::config::queues::{OverflowTarget, QueueConfig, Strategy};
 
 use super::agent::{AgentState, Rest};
 use super::estimate::{HandleTimes, Line};
+use super::waiting::Waiting;
 use super::CallId;
 
 pub(crate) type AgentIdx = u32;
@@ -102,7 +104,8 @@ pub(crate) struct Class {
     /// Eligible agents that staff (logged in, reachable, not paused).
     pub staffed: u32,
     pub avail: BTreeSet<RankKey>,
-    pub waiting: BTreeMap<WaitKey, CallId>,
+    /// Waiting callers' slots in `Callers`.
+    pub waiting: Waiting,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,25 +134,47 @@ pub(crate) const T_MAX_WAIT: u8 = 1;
 pub(crate) const T_ANNOUNCE: u8 = 2;
 /// Ring timeout, callback dial timeout, or callback retry, by state.
 pub(crate) const T_DEADLINE: u8 = 3;
+/// An agent's wrap-up (in `TimerEntry` only).
+pub(crate) const T_WRAP_UP: u8 = 4;
 
+/// A caller's hot fields: what timers, routing and offers read. Kept
+/// dense (a slab of these, under half the whole record), the rest
+/// ([`CallerCold`]) behind a pointer that most callers leave empty, so that
+/// the records a deadline or an offer touches at 100,000 callers take fewer
+/// cache lines, and a join or departure touches nothing else.
 pub(crate) struct Caller {
+    pub call: CallId,
     pub queue: QueueIdx,
     pub group: GroupIdx,
-    pub stage: usize,
     pub class: ClassIdx,
-    pub priority: u8,
-    pub seq: u64,
+    /// Slot in its queue's line (`Line`), for positions.
     pub slot: u32,
-    pub joined: Instant,
-    pub language: String,
-    pub skills: Vec<String>,
-    pub vars: BTreeMap<String, String>,
-    pub state: CState,
-    pub callback: Option<Callback>,
+    /// Widening steps taken (`Router::new` keeps fewer than `u16::MAX`).
+    pub stage: u16,
+    pub priority: u8,
     /// max_wait passed while an agent was ringing: applied if the offer fails.
     pub max_wait_due: bool,
     /// Queues this call was moved through by overflows.
     pub hops: u8,
+    /// Interned language (`Router::skill`), or `NO_LANGUAGE`.
+    pub language: SkillId,
+    pub seq: u64,
+    pub joined: Instant,
+    pub state: CState,
+    /// Boxed: a pointer's width here, read only when dialling.
+    pub callback: Option<Box<Callback>>,
+    /// `None` while all of it would be empty (most callers).
+    pub cold: Option<Box<CallerCold>>,
+}
+
+pub(crate) const NO_LANGUAGE: SkillId = SkillId::MAX;
+
+/// A caller's cold fields: read when it overflows, is shown on a screen, or
+/// is re-routed after a failed offer.
+#[derive(Default)]
+pub(crate) struct CallerCold {
+    pub skills: Vec<String>,
+    pub vars: BTreeMap<String, String>,
     /// Agents that just failed this caller, avoided on the immediate re-route
     /// (but still used if nobody else is free).
     pub tried: Vec<AgentIdx>,
@@ -159,12 +184,15 @@ impl Caller {
     pub fn key(&self) -> WaitKey {
         (Reverse(self.priority), self.seq)
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Timer {
-    WrapUp(AgentIdx),
-    Caller(CallId, u8),
+    /// Agents that just failed this caller.
+    pub fn tried(&self) -> &[AgentIdx] {
+        self.cold.as_ref().map_or(&[], |x| &x.tried)
+    }
+
+    pub fn cold_mut(&mut self) -> &mut CallerCold {
+        self.cold.get_or_insert_with(Box::default)
+    }
 }
 
 /// Hash maps of the router: call ids and extensions are hashed on every
@@ -174,7 +202,8 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 /// Callers by call id. The records live in a slab and the map holds only
 /// their index: a join or departure moves no record, and the map (16 bytes
-/// an entry) stays small enough for the cache at 100,000 callers.
+/// an entry) stays small enough for the cache at 100,000 callers. A
+/// departure drops the record in place.
 #[derive(Default)]
 pub(crate) struct Callers {
     ix: FastMap<CallId, u32>,
@@ -184,16 +213,13 @@ pub(crate) struct Callers {
     /// carrying the current number is the live deadline. Kept apart from the
     /// records: checking an entry reads 16 bytes, not a whole caller.
     gens: Vec<[u32; 4]>,
+    /// Per slot: bumped whenever the caller enters or leaves a waiting set
+    /// (see `Waiting`).
+    wait_gens: Vec<u32>,
     free: Vec<u32>,
 }
 
 impl Callers {
-    pub fn get(&self, call: &CallId) -> Option<&Caller> {
-        self.ix
-            .get(call)
-            .and_then(|&i| self.slab[i as usize].as_ref())
-    }
-
     pub fn get_mut(&mut self, call: &CallId) -> Option<&mut Caller> {
         self.ix
             .get(call)
@@ -210,13 +236,19 @@ impl Callers {
         self.slab.get_mut(slot as usize)?.as_mut()
     }
 
+    /// The caller in `slot` if it is still `call`'s.
+    pub fn at_call(&self, slot: u32, call: CallId) -> Option<&Caller> {
+        self.at(slot).filter(|c| c.call == call)
+    }
+
     pub fn contains_key(&self, call: &CallId) -> bool {
         self.ix.contains_key(call)
     }
 
     /// The call must not be present (the router checks first). Returns its
     /// slot.
-    pub fn insert(&mut self, call: CallId, caller: Caller) -> u32 {
+    pub fn insert(&mut self, caller: Caller) -> u32 {
+        let call = caller.call;
         let i = match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(caller);
@@ -225,6 +257,7 @@ impl Callers {
             None => {
                 self.slab.push(Some(caller));
                 self.gens.push([0; 4]);
+                self.wait_gens.push(0);
                 (self.slab.len() - 1) as u32
             }
         };
@@ -240,11 +273,16 @@ impl Callers {
         self.ix.len()
     }
 
-    pub fn remove(&mut self, call: &CallId) -> Option<Caller> {
-        let i = self.ix.remove(call)?;
-        self.bump_all(i);
-        self.free.push(i);
-        self.slab[i as usize].take()
+    /// Drops the caller in `slot`: its record in place, its timers' entries
+    /// go stale.
+    pub fn remove(&mut self, slot: u32) {
+        let Some(call) = self.at(slot).map(|c| c.call) else {
+            return;
+        };
+        self.slab[slot as usize] = None;
+        self.ix.remove(&call);
+        self.bump_all(slot);
+        self.free.push(slot);
     }
 
     /// The caller's slot, which its timer entries carry.
@@ -264,6 +302,18 @@ impl Callers {
         self.gens[slot as usize][kind as usize] == gen
     }
 
+    /// Invalidates the slot's waiting-set entries; returns the number the
+    /// next one carries.
+    pub fn bump_wait(&mut self, slot: u32) -> u32 {
+        let g = &mut self.wait_gens[slot as usize];
+        *g = g.wrapping_add(1);
+        *g
+    }
+
+    pub fn wait_gens(&self) -> &[u32] {
+        &self.wait_gens
+    }
+
     pub fn bump_all(&mut self, slot: u32) {
         for kind in 0..4 {
             self.bump(slot, kind);
@@ -271,8 +321,7 @@ impl Callers {
     }
 }
 
-/// Pending deadlines, earliest first (ties in `Timer` order, as a sorted
-/// set would give). Cancelling a deadline leaves its entry behind: finding it
+/// Pending deadlines, earliest first (ties by their `tag`). Cancelling a deadline leaves its entry behind: finding it
 /// to remove it would cost as much as the insert, and most deadlines (ring
 /// timeouts, widening of callers who get served) are cancelled. The router
 /// tells live entries from stale ones (`Router::timer_live`) when they reach
@@ -296,8 +345,50 @@ pub(crate) struct Timers {
     first: Option<TimerEntry>,
 }
 
-/// A deadline with, for a caller's, its slot and generation in `Callers`.
-pub(crate) type TimerEntry = (Instant, Timer, u32, u32);
+/// A pending deadline: when, whose (`tag`: a caller's slot and timer kind,
+/// or an agent and `T_WRAP_UP`), and for a caller's the generation that must
+/// still be current (`Callers::is_current`). 24 bytes: the lanes and heaps
+/// move and compare these on every deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerEntry {
+    pub at: Instant,
+    tag: u32,
+    pub gen: u32,
+}
+
+/// Slots and agent indexes in a timer's tag: below 2^29, far above any
+/// number of callers or agents the router could hold in memory.
+const TAG_KIND_BITS: u32 = 3;
+
+impl TimerEntry {
+    pub fn caller(at: Instant, slot: u32, kind: u8, gen: u32) -> TimerEntry {
+        debug_assert!(slot < 1 << (32 - TAG_KIND_BITS));
+        TimerEntry {
+            at,
+            tag: slot << TAG_KIND_BITS | kind as u32,
+            gen,
+        }
+    }
+
+    pub fn wrap_up(at: Instant, a: AgentIdx) -> TimerEntry {
+        debug_assert!(a < 1 << (32 - TAG_KIND_BITS));
+        TimerEntry {
+            at,
+            tag: a << TAG_KIND_BITS | T_WRAP_UP as u32,
+            gen: 0,
+        }
+    }
+
+    /// `T_WRAP_UP` or a caller's `T_*`.
+    pub fn kind(&self) -> u8 {
+        (self.tag & ((1 << TAG_KIND_BITS) - 1)) as u8
+    }
+
+    /// The agent (wrap-up) or the caller's slot.
+    pub fn who(&self) -> u32 {
+        self.tag >> TAG_KIND_BITS
+    }
+}
 
 impl Timers {
     /// Adds a deadline to the lane of its source (any number; one source
@@ -336,20 +427,23 @@ impl Timers {
 
     pub fn pop(&mut self) -> Option<TimerEntry> {
         let spill = self.spill.peek().map(|r| r.0);
-        if let Some(&Reverse((entry, lane))) = self.fronts.peek() {
-            if spill.is_none_or(|s| entry <= s) {
-                self.fronts.pop();
+        let entry = match self.fronts.peek_mut() {
+            Some(mut top) if spill.is_none_or(|s| top.0 .0 <= s) => {
+                let Reverse((entry, lane)) = *top;
                 let l = &mut self.lanes[lane as usize];
                 l.pop_front();
-                if let Some(&next) = l.front() {
-                    self.fronts.push(Reverse((next, lane)));
+                // The lane's next entry takes its place: one sift, not a
+                // pop and a push.
+                match l.front() {
+                    Some(&next) => *top = Reverse((next, lane)),
+                    None => {
+                        PeekMut::pop(top);
+                    }
                 }
-                self.len -= 1;
-                self.first = self.earliest();
-                return Some(entry);
+                entry
             }
-        }
-        let entry = self.spill.pop()?.0;
+            _ => self.spill.pop()?.0,
+        };
         self.len -= 1;
         self.first = self.earliest();
         Some(entry)

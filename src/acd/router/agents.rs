@@ -48,7 +48,7 @@ impl Router {
         }
         // Leaving wrap-up early leaves its entry stale (see `timer_live`).
         if let AgentState::WrapUp { until } = new {
-            self.timers.push(0, (until, Timer::WrapUp(a), 0, 0));
+            self.timers.push(0, TimerEntry::wrap_up(until, a));
         }
         self.out.push_back(Output::AgentState {
             agent: self.agents[a as usize].ext.clone(),

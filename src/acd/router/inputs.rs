@@ -20,8 +20,12 @@ impl Router {
                 if self.callers.contains_key(&call) {
                     return Err(RouterError::AlreadyQueued(call));
                 }
-                let mut language = language;
-                language.make_ascii_lowercase();
+                // Interned (lower case): the caller's record holds the id.
+                let language = if language.is_empty() {
+                    NO_LANGUAGE
+                } else {
+                    self.skill(true, &language)
+                };
                 self.join(now, call, q, priority, language, skills, vars, 0)
             }
             Input::CallLeft { call } | Input::CallEnded { call } => self.call_gone(now, call),
@@ -63,7 +67,7 @@ impl Router {
         call: CallId,
         q: QueueIdx,
         priority: u8,
-        language: String,
+        language: SkillId,
         skills: Vec<String>,
         vars: BTreeMap<String, String>,
         hops: u8,
@@ -105,7 +109,7 @@ impl Router {
                 }
             }
         }
-        let group = self.group_for(q, &language, &skills);
+        let group = self.group_for(q, language, &skills);
         let widest = *self.groups[group as usize].classes.last().unwrap_or(&0);
         if self.classes[widest as usize].staffed == 0 {
             let target = self.queues[q as usize].when_empty.clone();
@@ -131,27 +135,31 @@ impl Router {
         queue.len += 1;
         let class = self.groups[group as usize].classes[0];
         let caller = Caller {
+            call,
             queue: q,
             group,
-            stage: 0,
             class,
-            priority,
-            seq,
             slot,
-            joined: now,
-            language,
-            skills,
-            vars,
-            state: CState::Waiting,
-            callback: None,
+            stage: 0,
+            priority,
             max_wait_due: false,
             hops,
-            tried: Vec::new(),
+            language,
+            seq,
+            joined: now,
+            state: CState::Waiting,
+            callback: None,
+            cold: (!skills.is_empty() || !vars.is_empty()).then(|| {
+                Box::new(CallerCold {
+                    skills,
+                    vars,
+                    tried: Vec::new(),
+                })
+            }),
         };
-        self.classes[class as usize]
-            .waiting
-            .insert(caller.key(), call);
-        let cslot = self.callers.insert(call, caller);
+        let key = caller.key();
+        let cslot = self.callers.insert(caller);
+        self.wait_insert(class, key, cslot);
         let queue = &self.queues[q as usize];
         let widen_at = queue.steps.first().map(|s| after(now, s.after));
         let max_wait_at = queue.cfg.max_wait.as_ref().map(|m| after(now, m.after));
@@ -159,9 +167,9 @@ impl Router {
             .cfg
             .announce_every
             .map(|d| after(now, d.max(MIN_PERIOD)));
-        self.set_timer_at(cslot, call, T_WIDEN, widen_at);
-        self.set_timer_at(cslot, call, T_MAX_WAIT, max_wait_at);
-        self.set_timer_at(cslot, call, T_ANNOUNCE, announce_at);
+        self.set_timer_at(cslot, T_WIDEN, widen_at);
+        self.set_timer_at(cslot, T_MAX_WAIT, max_wait_at);
+        self.set_timer_at(cslot, T_ANNOUNCE, announce_at);
         if offer_callback {
             self.out.push_back(Output::Overflow {
                 call,
@@ -170,7 +178,7 @@ impl Router {
                 reason: OverflowReason::MaxLength,
             });
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((cslot, call));
         Ok(())
     }
 
@@ -212,42 +220,54 @@ impl Router {
     pub(super) fn overflow(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         target: OverflowTarget,
         reason: OverflowReason,
     ) -> Result<(), RouterError> {
-        if target == OverflowTarget::Callback {
-            if let Some(c) = self.callers.get(&call) {
-                self.out.push_back(Output::Overflow {
-                    call,
-                    from: self.queues[c.queue as usize].name.clone(),
-                    target,
-                    reason,
-                });
-            }
-            return Ok(());
-        }
-        let Some(c) = self.leave_queue(call) else {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
+        if target == OverflowTarget::Callback {
+            self.out.push_back(Output::Overflow {
+                call,
+                from: self.queues[c.queue as usize].name.clone(),
+                target,
+                reason,
+            });
+            return Ok(());
+        }
         let from = self.queues[c.queue as usize].name.clone();
+        let (priority, hops, language) = (c.priority, c.hops, c.language);
+        let cold = self
+            .callers
+            .at_mut(slot)
+            .and_then(|c| c.cold.take())
+            .map(|x| *x)
+            .unwrap_or_default();
+        self.leave_queue(slot);
         let moved = Moved {
-            priority: c.priority,
-            language: c.language,
-            skills: c.skills,
-            vars: c.vars,
-            hops: c.hops,
+            priority,
+            language,
+            skills: cold.skills,
+            vars: cold.vars,
+            hops,
         };
         self.send_away(now, call, from, target, reason, moved)
     }
 
-    /// Removes a caller from every structure; agents are the caller's job.
-    pub(super) fn leave_queue(&mut self, call: CallId) -> Option<Caller> {
-        // Its timers' entries go stale (see `timer_live`).
-        let c = self.callers.remove(&call)?;
+    /// Removes the caller in `slot` from every structure; agents are the
+    /// caller's job.
+    pub(super) fn leave_queue(&mut self, slot: u32) {
+        let Some(c) = self.callers.at(slot) else {
+            return;
+        };
         if c.state == CState::Waiting {
-            self.classes[c.class as usize].waiting.remove(&c.key());
+            self.wait_remove(c.class, c.key(), slot);
         }
+        let Some(c) = self.callers.at(slot) else {
+            return;
+        };
         if !matches!(c.state, CState::Connected { .. }) {
             let q = &mut self.queues[c.queue as usize];
             q.lines[c.priority as usize].remove(c.slot);
@@ -256,25 +276,27 @@ impl Router {
                 q.callbacks = q.callbacks.saturating_sub(1);
             }
         }
-        Some(c)
+        // Its timers' entries go stale (see `timer_live`).
+        self.callers.remove(slot);
     }
 
     /// CallLeft or CallEnded: whatever the caller was doing, it is over, and
     /// no agent may stay offered or on call for it.
     pub(super) fn call_gone(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
-        let state = self
+        let slot = self
             .callers
-            .get(&call)
-            .ok_or(RouterError::UnknownCall(call))?
-            .state
-            .clone();
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
+        let c = self
+            .callers
+            .at(slot)
+            .ok_or(RouterError::UnknownCall(call))?;
+        let (state, q) = (c.state.clone(), c.queue);
         match state {
             CState::Connected { agent, since } => {
-                let Some(c) = self.leave_queue(call) else {
-                    return Ok(());
-                };
-                let wrap = self.queues[c.queue as usize].cfg.wrap_up;
-                self.queues[c.queue as usize]
+                self.leave_queue(slot);
+                let wrap = self.queues[q as usize].cfg.wrap_up;
+                self.queues[q as usize]
                     .handle
                     .record(now.saturating_duration_since(since) + wrap);
                 let until = after(now, wrap);
@@ -284,18 +306,18 @@ impl Router {
                 }
             }
             CState::Offered(agents) => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
                 for a in agents {
                     self.cancel(call, a);
                     self.rest_agent(now, a, false)?;
                 }
             }
             CState::Dialing(a) => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
                 self.rest_agent(now, a, false)?;
             }
             CState::Waiting | CState::Retry => {
-                self.leave_queue(call);
+                self.leave_queue(slot);
             }
         }
         Ok(())
@@ -312,7 +334,8 @@ impl Router {
             call,
             agent: ext.to_string(),
         };
-        let c = self.callers.get_mut(&call).ok_or_else(not_offered)?;
+        let slot = self.callers.slot(&call).ok_or_else(not_offered)?;
+        let c = self.callers.at(slot).ok_or_else(not_offered)?;
         let CState::Offered(agents) = &c.state else {
             return Err(not_offered());
         };
@@ -320,7 +343,7 @@ impl Router {
             return Err(not_offered());
         }
         let others: Vec<AgentIdx> = agents.iter().copied().filter(|&x| x != a).collect();
-        self.connect(now, call, a)?;
+        self.connect(now, slot, a)?;
         for o in others {
             self.cancel(call, o);
             self.rest_agent(now, o, false)?;
@@ -332,14 +355,17 @@ impl Router {
     pub(super) fn connect(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
-        self.set_state(a, AgentState::OnCall { call })?;
+        let Some(c) = self.callers.at(slot) else {
+            return Ok(());
+        };
+        self.set_state(a, AgentState::OnCall { call: c.call })?;
         let agent = &mut self.agents[a as usize];
         agent.calls += 1;
         agent.misses = [0; 3];
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         // Connected callers leave the line (positions) but stay known until
@@ -354,10 +380,8 @@ impl Router {
             agent: a,
             since: now,
         };
-        // All four deadlines cleared: one lookup, not one per kind.
-        if let Some(slot) = self.callers.slot(&call) {
-            self.callers.bump_all(slot);
-        }
+        // All four deadlines cleared.
+        self.callers.bump_all(slot);
         Ok(())
     }
 
@@ -373,7 +397,8 @@ impl Router {
             call,
             agent: ext.to_string(),
         };
-        let c = self.callers.get_mut(&call).ok_or_else(not_offered)?;
+        let slot = self.callers.slot(&call).ok_or_else(not_offered)?;
+        let c = self.callers.at_mut(slot).ok_or_else(not_offered)?;
         let CState::Offered(agents) = &mut c.state else {
             return Err(not_offered());
         };
@@ -384,7 +409,7 @@ impl Router {
         let last = agents.is_empty();
         self.miss(now, a, reason)?;
         if last {
-            self.requeue(now, call, vec![a])?;
+            self.requeue(now, slot, vec![a])?;
         }
         Ok(())
     }
@@ -418,15 +443,18 @@ impl Router {
     pub(super) fn requeue(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         tried: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         c.state = CState::Waiting;
-        c.tried = tried;
-        let (class, key, q, group, due, on_line) = (
+        if !tried.is_empty() || c.cold.is_some() {
+            c.cold_mut().tried = tried;
+        }
+        let (call, class, key, q, group, due, on_line) = (
+            c.call,
             c.class,
             c.key(),
             c.queue,
@@ -435,13 +463,13 @@ impl Router {
             c.callback.is_none(),
         );
         c.max_wait_due = false;
-        self.set_timer(call, T_DEADLINE, None);
-        self.classes[class as usize].waiting.insert(key, call);
+        self.set_timer_at(slot, T_DEADLINE, None);
+        self.wait_insert(class, key, slot);
         if on_line {
             if due {
                 if let Some(mw) = self.queues[q as usize].cfg.max_wait.clone() {
                     let callback = mw.overflow == OverflowTarget::Callback;
-                    self.overflow(now, call, mw.overflow, OverflowReason::MaxWait)?;
+                    self.overflow(now, slot, mw.overflow, OverflowReason::MaxWait)?;
                     if !callback {
                         return Ok(());
                     }
@@ -449,10 +477,10 @@ impl Router {
             }
             if self.widest_staffed(group) == 0 {
                 let target = self.queues[q as usize].when_empty.clone();
-                return self.overflow(now, call, target, OverflowReason::Empty);
+                return self.overflow(now, slot, target, OverflowReason::Empty);
             }
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((slot, call));
         Ok(())
     }
 
@@ -486,23 +514,26 @@ impl Router {
             AgentState::Offered { call } => {
                 // The phone is gone: stop ringing it, give the caller its place
                 // back (a registration lapse is not the agent's miss).
-                let state = self.callers.get(&call).map(|c| c.state.clone());
-                match state {
-                    Some(CState::Offered(mut agents)) => {
+                let slot = self.callers.slot(&call);
+                let state = slot
+                    .and_then(|s| self.callers.at(s))
+                    .map(|c| c.state.clone());
+                match (slot, state) {
+                    (Some(slot), Some(CState::Offered(mut agents))) => {
                         agents.retain(|&x| x != a);
                         self.cancel(call, a);
                         self.rest_agent(now, a, false)?;
                         let empty = agents.is_empty();
-                        if let Some(c) = self.callers.get_mut(&call) {
+                        if let Some(c) = self.callers.at_mut(slot) {
                             c.state = CState::Offered(agents);
                         }
                         if empty {
-                            self.requeue(now, call, vec![a])?;
+                            self.requeue(now, slot, vec![a])?;
                         }
                     }
-                    Some(CState::Dialing(_)) => {
+                    (Some(slot), Some(CState::Dialing(_))) => {
                         self.rest_agent(now, a, false)?;
-                        self.requeue(now, call, vec![a])?;
+                        self.requeue(now, slot, vec![a])?;
                     }
                     _ => self.rest_agent(now, a, false)?,
                 }
@@ -568,9 +599,13 @@ impl Router {
         call: CallId,
         number: String,
     ) -> Result<(), RouterError> {
+        let slot = self
+            .callers
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
         let c = self
             .callers
-            .get_mut(&call)
+            .at_mut(slot)
             .ok_or(RouterError::UnknownCall(call))?;
         let q = c.queue;
         if !self.queues[q as usize].cfg.callback_enabled() {
@@ -584,33 +619,33 @@ impl Router {
                     cb.number = number; // a corrected number, same place
                     return Ok(());
                 }
-                c.callback = Some(Callback {
+                c.callback = Some(Box::new(Callback {
                     number,
                     attempts: 0,
-                });
+                }));
             }
             CState::Offered(agents) if c.callback.is_none() => {
-                c.callback = Some(Callback {
+                c.callback = Some(Box::new(Callback {
                     number,
                     attempts: 0,
-                });
+                }));
                 for a in agents {
                     self.cancel(call, a);
                     self.rest_agent(now, a, false)?;
                 }
-                self.requeue(now, call, Vec::new())?;
+                self.requeue(now, slot, Vec::new())?;
             }
             _ => return Err(RouterError::NotWaiting(call)),
         }
         self.queues[q as usize].callbacks += 1;
         // Off the line: no announcements, and max_wait (time on hold) no
         // longer applies. Widening goes on.
-        self.set_timer(call, T_ANNOUNCE, None);
-        self.set_timer(call, T_MAX_WAIT, None);
-        if let Some(c) = self.callers.get_mut(&call) {
+        self.set_timer_at(slot, T_ANNOUNCE, None);
+        self.set_timer_at(slot, T_MAX_WAIT, None);
+        if let Some(c) = self.callers.at_mut(slot) {
             c.max_wait_due = false;
         }
-        self.dirty_callers.push_back(call);
+        self.dirty_callers.push_back((slot, call));
         Ok(())
     }
 
@@ -620,29 +655,33 @@ impl Router {
         call: CallId,
         answered: bool,
     ) -> Result<(), RouterError> {
+        let slot = self
+            .callers
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))?;
         let c = self
             .callers
-            .get(&call)
+            .at(slot)
             .ok_or(RouterError::UnknownCall(call))?;
         let CState::Dialing(a) = c.state else {
             return Err(RouterError::NoCallback(call));
         };
         if answered {
-            self.connect(now, call, a)
+            self.connect(now, slot, a)
         } else {
-            self.callback_failed_attempt(now, call, a)
+            self.callback_failed_attempt(now, slot, a)
         }
     }
 
     pub(super) fn callback_failed_attempt(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
         // The customer did not answer: not the agent's miss.
         self.rest_agent(now, a, false)?;
-        let Some(c) = self.callers.get_mut(&call) else {
+        let Some(c) = self.callers.at_mut(slot) else {
             return Ok(());
         };
         let cfg = self.queues[c.queue as usize].cfg.callback.clone();
@@ -652,11 +691,12 @@ impl Router {
             cb.attempts
         });
         if attempts >= max {
-            self.leave_queue(call);
+            let call = c.call;
+            self.leave_queue(slot);
             self.out.push_back(Output::CallbackFailed { call });
         } else {
             c.state = CState::Retry;
-            self.set_timer(call, T_DEADLINE, Some(after(now, delay)));
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, delay)));
         }
         Ok(())
     }

@@ -19,18 +19,32 @@ impl Router {
         if let Some(&id) = map.get(&*name) {
             return id;
         }
-        map.insert(name.into_owned(), next);
+        self.names.push(name.to_string());
+        map.insert(CompactString::from(name), next);
         next
     }
 
     /// The group (chain of classes by widening stage) for callers of queue
     /// `q` with this language and these extra skills; built on first use
     /// with one pass over the agents.
-    pub(super) fn group_for(&mut self, q: QueueIdx, language: &str, extra: &[String]) -> GroupIdx {
-        let lang = (!language.is_empty()).then(|| self.skill(true, language));
+    pub(super) fn group_for(&mut self, q: QueueIdx, lang: SkillId, extra: &[String]) -> GroupIdx {
+        if extra.is_empty() {
+            if let Some(&g) = self.plain_group_ix.get(&(q, lang)) {
+                return g;
+            }
+            let g = self.group_by_ids(q, lang, Vec::new());
+            self.plain_group_ix.insert((q, lang), g);
+            return g;
+        }
         let mut extras: Vec<SkillId> = extra.iter().map(|s| self.skill(false, s)).collect();
         extras.sort_unstable();
         extras.dedup();
+        self.group_by_ids(q, lang, extras)
+    }
+
+    /// `group_for` by ids: the existing group, or a new one.
+    fn group_by_ids(&mut self, q: QueueIdx, lang: SkillId, extras: Vec<SkillId>) -> GroupIdx {
+        let lang = (lang != NO_LANGUAGE).then_some(lang);
         let key = (q, lang, extras);
         if let Some(&g) = self.group_ix.get(&key) {
             return g;
@@ -72,7 +86,7 @@ impl Router {
                 preferred: preferred.clone(),
                 staffed: 0,
                 avail: BTreeSet::new(),
-                waiting: BTreeMap::new(),
+                waiting: Waiting::default(),
             };
             for (i, agent) in self.agents.iter_mut().enumerate() {
                 if class.req.iter().all(|&(s, l)| agent.level(s) >= l) {
@@ -104,8 +118,8 @@ impl Router {
         loop {
             if let Some(cl) = self.emptied.pop() {
                 self.strand_check(now, cl)?;
-            } else if let Some(call) = self.dirty_callers.pop_front() {
-                self.route_caller(now, call)?;
+            } else if let Some((slot, call)) = self.dirty_callers.pop_front() {
+                self.route_caller(now, slot, call)?;
             } else if let Some(a) = self.dirty_agents.pop_front() {
                 self.route_agent(now, a)?;
             } else {
@@ -124,19 +138,21 @@ impl Router {
         let q = self.classes[cl as usize].queue;
         let mut gone = Vec::new();
         for &c in &self.groups[group as usize].classes {
-            for &call in self.classes[c as usize].waiting.values() {
-                if self
-                    .callers
-                    .get(&call)
-                    .is_some_and(|x| x.callback.is_none())
-                {
-                    gone.push(call);
+            let gens = self.callers.wait_gens();
+            for slot in self.classes[c as usize].waiting.slots(gens) {
+                if let Some(x) = self.callers.at(slot) {
+                    if x.callback.is_none() {
+                        gone.push((slot, x.call));
+                    }
                 }
             }
         }
         let target = self.queues[q as usize].when_empty.clone();
-        for call in gone {
-            self.overflow(now, call, target.clone(), OverflowReason::Empty)?;
+        for (slot, call) in gone {
+            // An earlier overflow may have reused the slot.
+            if self.callers.at_call(slot, call).is_some() {
+                self.overflow(now, slot, target.clone(), OverflowReason::Empty)?;
+            }
         }
         Ok(())
     }
@@ -153,6 +169,10 @@ impl Router {
             .filter(|&&a| self.agents[a as usize].classes.contains(&c.class))
             .map(|&a| rank(self.epoch, &self.agents[a as usize], a, class))
             .collect();
+        if extra.is_empty() && class.avail.is_empty() {
+            // Every eligible agent is busy: the usual case with a queue.
+            return None;
+        }
         extra.sort_unstable();
         // The first free agent from `lo` on (all when `None`) that `pred`
         // accepts, in the class's order.
@@ -171,7 +191,8 @@ impl Router {
                 (a, b) => a.or(b).copied(),
             }
         };
-        let ok = |k: &RankKey| !c.tried.contains(&k.2);
+        let tried = c.tried();
+        let ok = |k: &RankKey| !tried.contains(&k.2);
         let pick = match class.strategy {
             Strategy::RoundRobin => {
                 let q = &self.queues[c.queue as usize];
@@ -185,23 +206,39 @@ impl Router {
 
     /// The waiting caller agent `a` should take: highest priority, then
     /// earliest arrival, over every class it can serve.
-    pub(super) fn best_waiting(&self, a: AgentIdx) -> Option<CallId> {
+    /// Returns the caller's slot.
+    pub(super) fn best_waiting(&self, a: AgentIdx) -> Option<u32> {
         self.agents[a as usize]
             .classes
             .iter()
-            .filter_map(|&cl| self.classes[cl as usize].waiting.first_key_value())
-            .min_by_key(|(k, _)| **k)
-            .map(|(_, &call)| call)
+            .filter_map(|&cl| self.classes[cl as usize].waiting.best())
+            .min()
+            .map(|(_, slot)| slot)
     }
 
-    pub(super) fn route_caller(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
+    /// Puts the caller in `slot` (with `key`) into class `cl`'s waiting set.
+    pub(super) fn wait_insert(&mut self, cl: ClassIdx, key: WaitKey, slot: u32) {
+        let gen = self.callers.bump_wait(slot);
+        self.classes[cl as usize].waiting.insert(key, slot, gen);
+    }
+
+    /// Takes the caller in `slot` (with `key`) out of class `cl`'s waiting set.
+    pub(super) fn wait_remove(&mut self, cl: ClassIdx, key: WaitKey, slot: u32) {
+        self.callers.bump_wait(slot);
+        let gens = self.callers.wait_gens();
+        self.classes[cl as usize].waiting.remove(key, slot, gens);
+    }
+
+    pub(super) fn route_caller(
+        &mut self,
+        now: Instant,
+        slot: u32,
+        call: CallId,
+    ) -> Result<(), RouterError> {
         // Every pass offers one free agent, so this ends; the bound is a
         // second guarantee. Offers remove no caller, so `slot` stays `call`'s.
         for _ in 0..=self.agents.len() {
-            let Some(c) = self.callers.at(slot) else {
+            let Some(c) = self.callers.at_call(slot, call) else {
                 return Ok(());
             };
             if c.state != CState::Waiting {
@@ -212,14 +249,14 @@ impl Router {
             };
             // Someone ahead (higher priority or earlier, in any class this
             // agent serves) gets the agent first; then try again.
-            let chosen = self.best_waiting(a).unwrap_or(call);
+            let chosen = self.best_waiting(a).unwrap_or(slot);
             self.offer_from(now, chosen, a)?;
-            if chosen == call {
+            if chosen == slot {
                 break;
             }
         }
-        if let Some(c) = self.callers.at_mut(slot) {
-            c.tried.clear();
+        if let Some(x) = self.callers.at_mut(slot).and_then(|c| c.cold.as_mut()) {
+            x.tried.clear();
         }
         Ok(())
     }
@@ -228,8 +265,8 @@ impl Router {
         if self.agents[a as usize].state != AgentState::Available {
             return Ok(());
         }
-        if let Some(call) = self.best_waiting(a) {
-            self.offer_from(now, call, a)?;
+        if let Some(slot) = self.best_waiting(a) {
+            self.offer_from(now, slot, a)?;
         }
         Ok(())
     }
@@ -239,17 +276,17 @@ impl Router {
     pub(super) fn offer_from(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         a: AgentIdx,
     ) -> Result<(), RouterError> {
-        let Some(c) = self.callers.get(&call) else {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         if self.classes[c.class as usize].strategy == Strategy::RingAll && c.callback.is_none() {
             let cl = c.class;
             self.sort_free_for(cl);
         }
-        let Some(c) = self.callers.get(&call) else {
+        let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
         let class = &self.classes[c.class as usize];
@@ -260,32 +297,30 @@ impl Router {
                 .avail
                 .iter()
                 .map(|k| k.2)
-                .filter(|&x| x == a || self.best_waiting(x).is_none_or(|w| w == call))
+                .filter(|&x| x == a || self.best_waiting(x).is_none_or(|w| w == slot))
                 .collect()
         } else {
             vec![a]
         };
-        self.offer(now, call, agents)
+        self.offer(now, slot, agents)
     }
 
     pub(super) fn offer(
         &mut self,
         now: Instant,
-        call: CallId,
+        slot: u32,
         agents: Vec<AgentIdx>,
     ) -> Result<(), RouterError> {
-        let Some(slot) = self.callers.slot(&call) else {
-            return Ok(());
-        };
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
         let Some(&first) = agents.first() else {
             return Ok(());
         };
         let (class, key, qi) = (c.class, c.key(), c.queue);
         let number = c.callback.as_ref().map(|cb| cb.number.clone());
-        self.classes[class as usize].waiting.remove(&key);
+        self.wait_remove(class, key, slot);
         let q = &mut self.queues[qi as usize];
         q.rr_last = agents.last().copied();
         let qname = q.name.clone();
@@ -300,7 +335,7 @@ impl Router {
             if let Some(c) = self.callers.at_mut(slot) {
                 c.state = CState::Dialing(first);
             }
-            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, dial)));
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, dial)));
             self.set_state(first, AgentState::Offered { call })?;
             self.out.push_back(Output::StartCallback {
                 call,
@@ -308,20 +343,22 @@ impl Router {
                 agent: self.agents[first as usize].ext.clone(),
             });
         } else {
-            if let Some(c) = self.callers.at_mut(slot) {
-                c.state = CState::Offered(agents.clone());
-            }
-            self.set_timer_at(slot, call, T_DEADLINE, Some(after(now, ring)));
+            // (Still waiting here: the ring timeout's lane.)
+            self.set_timer_at(slot, T_DEADLINE, Some(after(now, ring)));
             for &x in &agents {
                 self.set_state(x, AgentState::Offered { call })?;
+            }
+            let exts = agents
+                .iter()
+                .map(|&x| self.agents[x as usize].ext.clone())
+                .collect();
+            if let Some(c) = self.callers.at_mut(slot) {
+                c.state = CState::Offered(agents);
             }
             self.out.push_back(Output::Offer {
                 call,
                 queue: qname,
-                agents: agents
-                    .iter()
-                    .map(|&x| self.agents[x as usize].ext.clone())
-                    .collect(),
+                agents: exts,
                 ring_timeout: ring,
             });
         }

@@ -4,14 +4,9 @@
 use super::*;
 
 impl Router {
-    pub(super) fn set_timer(&mut self, call: CallId, kind: u8, at: Option<Instant>) {
-        if let Some(slot) = self.callers.slot(&call) {
-            self.set_timer_at(slot, call, kind, at);
-        }
-    }
-
-    /// `set_timer` for the caller known to be in `slot`.
-    pub(super) fn set_timer_at(&mut self, slot: u32, call: CallId, kind: u8, at: Option<Instant>) {
+    /// Sets (or with `None` clears) the deadline of `kind` of the caller in
+    /// `slot`.
+    pub(super) fn set_timer_at(&mut self, slot: u32, kind: u8, at: Option<Instant>) {
         // A replaced deadline's entry goes stale (see `timer_live`).
         let gen = self.callers.bump(slot, kind);
         let (Some(at), Some(c)) = (at, self.callers.at(slot)) else {
@@ -21,7 +16,7 @@ impl Router {
         let source = match kind {
             T_MAX_WAIT => 0,
             T_ANNOUNCE => 1,
-            T_WIDEN => 5 + c.stage.min(10),
+            T_WIDEN => 5 + c.stage.min(10) as usize,
             _ => match c.state {
                 CState::Dialing(_) => 3,
                 CState::Retry => 4,
@@ -30,16 +25,16 @@ impl Router {
         };
         let lane = 1 + c.queue as usize * 16 + source;
         self.timers
-            .push(lane, (at, Timer::Caller(call, kind), slot, gen));
+            .push(lane, TimerEntry::caller(at, slot, kind, gen));
     }
 
     /// Whether a heap entry is still a pending deadline: the agent is still
     /// in this wrap-up, or the caller's deadline has not been set, cleared or
     /// fired since (its generation is unchanged).
-    pub(super) fn timer_live(&self, &(at, timer, slot, gen): &TimerEntry) -> bool {
-        match timer {
-            Timer::WrapUp(a) => self.agents[a as usize].state == AgentState::WrapUp { until: at },
-            Timer::Caller(_, kind) => self.callers.is_current(slot, kind, gen),
+    pub(super) fn timer_live(&self, e: &TimerEntry) -> bool {
+        match e.kind() {
+            T_WRAP_UP => self.agents[e.who() as usize].state == AgentState::WrapUp { until: e.at },
+            kind => self.callers.is_current(e.who(), kind, e.gen),
         }
     }
 
@@ -64,21 +59,21 @@ impl Router {
 
     pub(super) fn fire_timers(&mut self, now: Instant) -> Result<(), RouterError> {
         while let Some(entry) = self.timers.peek() {
-            let (at, timer, slot, _) = entry;
-            if at > now {
+            if entry.at > now {
                 break;
             }
             self.timers.pop();
             if !self.timer_live(&entry) {
                 continue;
             }
-            match timer {
+            let at = entry.at;
+            match entry.kind() {
                 // Exactly at `until`, never before (asterisk #1006).
-                Timer::WrapUp(a) => self.rest_agent(at, a, true)?,
-                Timer::Caller(call, kind) => {
+                T_WRAP_UP => self.rest_agent(at, entry.who(), true)?,
+                kind => {
                     // Fired: a duplicate entry for the same instant is stale.
-                    self.callers.bump(slot, kind);
-                    self.caller_timer(at, call, slot, kind)?;
+                    self.callers.bump(entry.who(), kind);
+                    self.caller_timer(at, entry.who(), kind)?;
                 }
             }
             // Stale entries must not hide the next live deadline's instant.
@@ -87,31 +82,31 @@ impl Router {
             // exactly as if the shell had woken at each one; timers due at the
             // same instant all apply first (two callers widening together must
             // compete by priority, not by which timer came out first).
-            if self.timers.peek().is_none_or(|(next, ..)| next != at) {
+            if self.timers.peek().is_none_or(|next| next.at != entry.at) {
                 self.settle(at)?;
             }
         }
         Ok(())
     }
 
-    /// A live deadline of `call`, which is in `slot`.
+    /// A live deadline of the caller in `slot`.
     pub(super) fn caller_timer(
         &mut self,
         now: Instant,
-        call: CallId,
         slot: u32,
         kind: u8,
     ) -> Result<(), RouterError> {
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
+        let call = c.call;
         match kind {
             T_WIDEN => {
                 let group = &self.groups[c.group as usize];
-                if c.stage + 1 >= group.classes.len() {
+                let stage = c.stage as usize + 1;
+                if stage >= group.classes.len() {
                     return Ok(());
                 }
-                let stage = c.stage + 1;
                 let (old, new) = (c.class, group.classes[stage]);
                 let next = self.queues[c.queue as usize]
                     .steps
@@ -120,15 +115,15 @@ impl Router {
                 if c.state == CState::Waiting {
                     // Same key in the wider class: the caller keeps its place.
                     let key = c.key();
-                    self.classes[old as usize].waiting.remove(&key);
-                    self.classes[new as usize].waiting.insert(key, call);
-                    self.dirty_callers.push_back(call);
+                    self.wait_remove(old, key, slot);
+                    self.wait_insert(new, key, slot);
+                    self.dirty_callers.push_back((slot, call));
                 }
                 if let Some(c) = self.callers.at_mut(slot) {
-                    c.stage = stage;
+                    c.stage = stage as u16;
                     c.class = new;
                 }
-                self.set_timer_at(slot, call, T_WIDEN, next);
+                self.set_timer_at(slot, T_WIDEN, next);
             }
             T_MAX_WAIT => {
                 if c.callback.is_some() {
@@ -137,7 +132,7 @@ impl Router {
                 match c.state {
                     CState::Waiting => {
                         if let Some(mw) = self.queues[c.queue as usize].cfg.max_wait.clone() {
-                            self.overflow(now, call, mw.overflow, OverflowReason::MaxWait)?;
+                            self.overflow(now, slot, mw.overflow, OverflowReason::MaxWait)?;
                         }
                     }
                     // Let the ringing agent answer; decide if the offer fails.
@@ -167,12 +162,7 @@ impl Router {
                         estimated_wait,
                     });
                 }
-                self.set_timer_at(
-                    slot,
-                    call,
-                    T_ANNOUNCE,
-                    Some(after(now, every.max(MIN_PERIOD))),
-                );
+                self.set_timer_at(slot, T_ANNOUNCE, Some(after(now, every.max(MIN_PERIOD))));
             }
             _ => match c.state.clone() {
                 CState::Offered(agents) => {
@@ -181,10 +171,10 @@ impl Router {
                         self.cancel(call, a);
                         self.miss(now, a, RejectReason::NoAnswer)?;
                     }
-                    self.requeue(now, call, agents)?;
+                    self.requeue(now, slot, agents)?;
                 }
-                CState::Dialing(a) => self.callback_failed_attempt(now, call, a)?,
-                CState::Retry => self.requeue(now, call, Vec::new())?,
+                CState::Dialing(a) => self.callback_failed_attempt(now, slot, a)?,
+                CState::Retry => self.requeue(now, slot, Vec::new())?,
                 _ => {}
             },
         }
