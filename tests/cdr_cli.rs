@@ -49,6 +49,7 @@ fn fill(db: &Path) {
             20_000,
             switchboard::acd::AgentState::OnCall {
                 call: switchboard::acd::CallId(1),
+                direct: false,
             },
         ),
         (80_000, switchboard::acd::AgentState::Available),

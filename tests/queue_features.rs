@@ -5,10 +5,13 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::audio::{read_wav, sine, tone_share, write_wav};
+use common::http::get;
 use common::{
     agent_args, free_port, free_port_range, pj_call, pj_call_to, pj_peer, require_pjsua2, PjRun,
     Server,
@@ -33,6 +36,63 @@ fn registered(server: &Server, n: usize) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("{n} agents did not register\n{}", server.log_text());
+}
+
+/// An agent's states as the admin API showed them, with their `call`.
+type Seen = Vec<(String, Option<u64>)>;
+
+/// Watches agent `ext` through the admin API until the returned flag is
+/// set (at most 90 s): the states it was seen in, in order (repeats
+/// merged), each with its `call` field.
+fn watch_agent(server: &Server, ext: &str) -> (Arc<AtomicBool>, JoinHandle<Seen>) {
+    let (admin, path) = (server.admin, format!("/api/agents/{ext}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = stop.clone();
+    let watcher = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut seen: Seen = Vec::new();
+        while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+            let a = get(admin, &path, Some("switchboard-demo")).json();
+            let now = (a["state"].as_str().unwrap().to_string(), a["call"].as_u64());
+            if seen.last() != Some(&now) {
+                seen.push(now);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        seen
+    });
+    (stop, watcher)
+}
+
+/// 1002, rung directly, shows on a call (with the caller's call) through
+/// the admin API, and never paused (its return to available is in the log:
+/// the phone unregisters right after).
+fn on_a_direct_call(seen: &[(String, Option<u64>)]) {
+    assert!(
+        seen.iter()
+            .any(|(state, call)| state == "on-call" && call.is_some()),
+        "1002 never on the direct call: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|(state, _)| state == "paused"),
+        "1002 paused for the direct call: {seen:?}"
+    );
+}
+
+/// After its direct call (bridged at line `from`), 1002 is available again
+/// with no wrap-up in between.
+fn back_without_wrap_up(lines: &[&str], from: usize, log: &str) {
+    let back = line(lines, &["agent state", "agent=1002", "Available"], from)
+        .unwrap_or_else(|| panic!("1002 not available after the direct call\n{log}"));
+    assert!(
+        line(
+            &lines[..back],
+            &["agent state", "agent=1002", "WrapUp"],
+            from
+        )
+        .is_none(),
+        "wrap-up after a direct call\n{log}"
+    );
 }
 
 /// The first line at or after `from` containing every needle.
@@ -120,6 +180,7 @@ fn transfer_lands_at(target: &str) {
     registered(&server, 1);
     let second = tone_agent(&python, &server, "1002", dir.path());
     registered(&server, 2);
+    let (stop, watcher) = watch_agent(&server, "1002");
     let (caller, cdir) = pj_call(
         &server,
         "5000",
@@ -137,6 +198,8 @@ fn transfer_lands_at(target: &str) {
     assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
     let first = first.join().unwrap();
     let _ = second.join();
+    stop.store(true, Ordering::Relaxed);
+    let seen = watcher.join().unwrap();
     assert_eq!(
         first.summary()["transfer_code"],
         200,
@@ -152,12 +215,17 @@ fn transfer_lands_at(target: &str) {
     let reached = line(&lines, &["bridged", "agent=1002"], moved)
         .unwrap_or_else(|| panic!("the caller never reached 1002\n{log}"));
     if target == "1002" {
-        // Rung directly, 1002 is kept out of the queues meanwhile, then back.
-        let paused = line(&lines, &["agent state", "agent=1002", "direct call"], moved)
-            .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
-        assert!(paused < reached, "{log}");
-        line(&lines, &["agent state", "agent=1002", "Available"], reached)
-            .unwrap_or_else(|| panic!("1002 not available after the direct call\n{log}"));
+        // Rung directly, 1002 is held on the direct call by the router (out
+        // of the queues meanwhile), then back, with no wrap-up.
+        let held = line(
+            &lines,
+            &["agent state", "agent=1002", "direct: true"],
+            moved,
+        )
+        .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
+        assert!(held < reached, "{log}");
+        back_without_wrap_up(&lines, reached, &log);
+        on_a_direct_call(&seen);
     }
     // 1001 is free to wrap up at once, not when the transferred call ends.
     line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
@@ -215,6 +283,7 @@ fn the_flow_transfers_the_caller_to_an_extension() {
     let dir = tempfile::tempdir().unwrap();
     let desk = tone_agent(&python, &server, "1002", dir.path());
     registered(&server, 1);
+    let (stop, watcher) = watch_agent(&server, "1002");
     // English (1), then 0: the operator node, now a transfer.
     let (caller, cdir) = pj_call(
         &server,
@@ -229,6 +298,8 @@ fn the_flow_transfers_the_caller_to_an_extension() {
         ],
     );
     let _ = desk.join();
+    stop.store(true, Ordering::Relaxed);
+    let seen = watcher.join().unwrap();
     assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
     let log = server.log_text();
     let lines: Vec<&str> = log.lines().collect();
@@ -238,10 +309,16 @@ fn the_flow_transfers_the_caller_to_an_extension() {
         0,
     )
     .unwrap_or_else(|| panic!("no transfer\n{log}"));
-    line(&lines, &["agent state", "agent=1002", "direct call"], asked)
-        .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
-    line(&lines, &["bridged", "agent=1002"], asked)
+    line(
+        &lines,
+        &["agent state", "agent=1002", "direct: true"],
+        asked,
+    )
+    .unwrap_or_else(|| panic!("1002 not held for the direct call\n{log}"));
+    on_a_direct_call(&seen);
+    let reached = line(&lines, &["bridged", "agent=1002"], asked)
         .unwrap_or_else(|| panic!("not bridged to 1002\n{log}"));
+    back_without_wrap_up(&lines, reached, &log);
     let share = tone_at_the_end(cdir.path());
     assert!(share > 0.4, "the caller heard {share:.2} of 1002's 1 kHz");
     let records = server.records(1);

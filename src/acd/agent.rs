@@ -24,12 +24,16 @@ pub enum AgentState {
     LoggedOut,
     Available,
     /// Ringing with `call` — or, for a queued callback, reserved while the
-    /// customer is being dialled.
+    /// customer is being dialled. `direct`: a call to the agent's own
+    /// extension, outside the queues ([`Input::DirectCall`](super::Input::DirectCall)).
     Offered {
         call: CallId,
+        direct: bool,
     },
+    /// Talking on `call`; `direct` as for `Offered` (no wrap-up after it).
     OnCall {
         call: CallId,
+        direct: bool,
     },
     /// After a call; Available again at exactly `until`.
     WrapUp {
@@ -58,6 +62,8 @@ impl AgentState {
 
     /// Logged in, reachable and not paused: the agent will take calls now or
     /// after the current one. Queues with no such agent overflow (`when_empty`).
+    /// (An agent on a direct call staffs by where it rests after it, which
+    /// the state alone does not tell; the router counts that case itself.)
     pub fn staffs(&self) -> bool {
         matches!(
             self,
@@ -71,7 +77,7 @@ impl AgentState {
     /// The call this agent is tied to, if any.
     pub fn call(&self) -> Option<CallId> {
         match self {
-            AgentState::Offered { call } | AgentState::OnCall { call } => Some(*call),
+            AgentState::Offered { call, .. } | AgentState::OnCall { call, .. } => Some(*call),
             _ => None,
         }
     }
@@ -80,8 +86,17 @@ impl AgentState {
 impl fmt::Display for AgentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AgentState::Offered { call } | AgentState::OnCall { call } => {
-                write!(f, "{} ({call})", self.name())
+            AgentState::Offered {
+                call,
+                direct: false,
+            }
+            | AgentState::OnCall {
+                call,
+                direct: false,
+            } => write!(f, "{} ({call})", self.name()),
+            AgentState::Offered { call, direct: true }
+            | AgentState::OnCall { call, direct: true } => {
+                write!(f, "{} ({call}, direct)", self.name())
             }
             AgentState::Paused { reason } => write!(f, "paused ({reason})"),
             _ => f.write_str(self.name()),
@@ -142,12 +157,19 @@ pub fn check_transition(
         (Paused { .. }, Paused { .. }) => true,
         (LoggedOut, Available | Unreachable) => true,
         (Available, Offered { .. } | Paused { .. } | LoggedOut | Unreachable) => true,
-        // Answered; given up (back, paused by policy or by the agent, logged
-        // out while ringing); phone gone.
-        (Offered { .. }, OnCall { .. } | Available | Paused { .. } | LoggedOut | Unreachable) => {
-            true
-        }
-        (OnCall { .. }, WrapUp { .. }) => true,
+        // A call to its own extension rings a paused or logged-out agent
+        // too (it is out of the queues, not away from its phone); a queue
+        // never offers it one.
+        (Paused { .. } | LoggedOut, Offered { direct: true, .. }) => true,
+        // Answered (a queue offer becomes a queue call, a direct call a
+        // direct one); given up (back, paused by policy or by the agent,
+        // logged out while ringing); phone gone.
+        (Offered { direct: a, .. }, OnCall { direct: b, .. }) => a == b,
+        (Offered { .. }, Available | Paused { .. } | LoggedOut | Unreachable) => true,
+        // A queue call always ends in wrap-up; a direct call has none: the
+        // agent goes back to where it rests.
+        (OnCall { direct: false, .. }, WrapUp { .. }) => true,
+        (OnCall { direct: true, .. }, Available | Paused { .. } | LoggedOut | Unreachable) => true,
         (WrapUp { .. }, Available | Paused { .. } | LoggedOut | Unreachable) => true,
         (Paused { .. }, Available | LoggedOut | Unreachable) => true,
         (Unreachable, LoggedOut | Available | Paused { .. }) => true,
@@ -191,11 +213,15 @@ mod tests {
     fn transitions_table() {
         let now = Instant::now();
         let c = CallId(1);
+        let offered = |direct| AgentState::Offered { call: c, direct };
+        let on_call = |direct| AgentState::OnCall { call: c, direct };
         let all = [
             AgentState::LoggedOut,
             AgentState::Available,
-            AgentState::Offered { call: c },
-            AgentState::OnCall { call: c },
+            offered(false),
+            offered(true),
+            on_call(false),
+            on_call(true),
             AgentState::WrapUp { until: now },
             AgentState::Paused { reason: "x".into() },
             AgentState::Unreachable,
@@ -205,22 +231,32 @@ mod tests {
             .flat_map(|a| all.iter().map(move |b| (a, b)))
             .filter(|(a, b)| check_transition("1", a, b).is_ok())
             .count();
-        // 2 + 4 + 5 + 1 + 4 + 4 (incl. paused->paused) + 3
-        assert_eq!(allowed, 23);
-        // The ones that matter most: a call can never be skipped over.
+        // logged-out 2 + 1, available 5, offered 5 + 5, on-call 1 + 4,
+        // wrap-up 4, paused 4 (incl. paused->paused) + 1, unreachable 3
+        assert_eq!(allowed, 35);
+        // The ones that matter most: a call can never be skipped over, a
+        // queue never offers a paused agent, a queue call and a direct call
+        // never turn into each other.
         for bad in [
-            (AgentState::Available, AgentState::OnCall { call: c }),
-            (AgentState::OnCall { call: c }, AgentState::Available),
-            (AgentState::OnCall { call: c }, AgentState::LoggedOut),
-            (AgentState::Unreachable, AgentState::Offered { call: c }),
+            (AgentState::Available, on_call(false)),
+            (AgentState::Available, on_call(true)),
+            (on_call(false), AgentState::Available),
+            (on_call(false), AgentState::LoggedOut),
+            (on_call(true), AgentState::WrapUp { until: now }),
+            (offered(false), on_call(true)),
+            (offered(true), on_call(false)),
+            (AgentState::Unreachable, offered(false)),
+            (AgentState::Unreachable, offered(true)),
+            (AgentState::Paused { reason: "x".into() }, offered(false)),
+            (AgentState::LoggedOut, offered(false)),
             (
-                AgentState::Paused { reason: "x".into() },
-                AgentState::Offered { call: c },
+                offered(false),
+                AgentState::Offered {
+                    call: CallId(2),
+                    direct: false,
+                },
             ),
-            (
-                AgentState::Offered { call: c },
-                AgentState::Offered { call: CallId(2) },
-            ),
+            (offered(true), offered(false)),
         ] {
             let e = check_transition("1001", &bad.0, &bad.1).unwrap_err();
             assert_eq!(e.extension, "1001");

@@ -112,6 +112,29 @@ pub enum Input {
         call: CallId,
         answered: bool,
     },
+    /// A call to the agent's own extension, outside the queues (a blind
+    /// transfer to it, a flow's `transfer:`), rings its phone: the agent is
+    /// `Offered` (direct) and no queue offers it a call until
+    /// `DirectEnded`. Refused (`Transition`) unless the agent rests
+    /// (available, paused or logged out) and its phone is registered;
+    /// `AlreadyQueued` if the router knows `call` as a queue's caller.
+    DirectCall {
+        agent: String,
+        call: CallId,
+    },
+    /// The agent answered the direct call: `OnCall` (direct).
+    DirectAnswered {
+        agent: String,
+        call: CallId,
+    },
+    /// The direct call is over, answered or not: the agent goes where it
+    /// rests (available, or the pause or logout it asked for meanwhile),
+    /// with no wrap-up — only queue calls have one. Nothing happens if the
+    /// agent has left that call already (its phone went away).
+    DirectEnded {
+        agent: String,
+        call: CallId,
+    },
     /// `poll_timeout()` has passed.
     Timeout,
 }

@@ -15,6 +15,10 @@ const AGENTS: [&str; 4] = ["1001", "1002", "1003", "1004"];
 const QUEUES: [&str; 3] = ["billing", "tech", "operator"];
 const LANGS: [&str; 4] = ["", "en", "fa", "ru"];
 const CALLS: u64 = 10;
+/// Calls to an agent's own extension (`Input::DirectCall`) are ids
+/// `DIRECT..DIRECT + DIRECTS`, apart from the queue callers' ids.
+const DIRECT: u64 = 100;
+const DIRECTS: u64 = 3;
 
 fn model_config() -> Config {
     config(
@@ -104,6 +108,21 @@ enum Op {
     Advance {
         ms: u64,
     },
+    /// A call to `agent`'s extension rings (transfer or flow).
+    Direct {
+        agent: usize,
+        n: u64,
+    },
+    /// Answered by the agent it rings (or a random agent).
+    DirectAnswer {
+        n: u64,
+        pick: usize,
+    },
+    /// Over, answered or not (for the agent it rings, or a random one).
+    DirectEnd {
+        n: u64,
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -121,6 +140,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => call.clone().prop_map(|call| Op::CallbackRequest { call }),
         1 => (call, any::<bool>()).prop_map(|(call, answered)| Op::CallbackResult { call, answered }),
         5 => (1u64..30_000).prop_map(|ms| Op::Advance { ms }),
+        2 => (0..AGENTS.len(), 0..DIRECTS).prop_map(|(agent, n)| Op::Direct { agent, n }),
+        2 => (0..DIRECTS, 0..8usize).prop_map(|(n, pick)| Op::DirectAnswer { n, pick }),
+        2 => (0..DIRECTS, 0..8usize).prop_map(|(n, pick)| Op::DirectEnd { n, pick }),
     ]
 }
 
@@ -146,6 +168,21 @@ struct Model {
     /// Calls waiting (on hold or holding a callback place) at the last check.
     waiting_before: BTreeSet<u64>,
     order: u64,
+    /// Direct calls in progress by call id.
+    direct: HashMap<u64, DirectCall>,
+}
+
+/// What the model knows of a call to an agent's own extension.
+#[derive(Debug, Clone)]
+struct DirectCall {
+    agent: String,
+    answered: bool,
+    /// The agent's state when it began.
+    before: AgentState,
+    /// Commands and registration changes of the agent since: `None` if
+    /// there were none, `Some(true)` if the last of them was an accepted
+    /// pause (and nothing but pauses happened), else `Some(false)`.
+    asked: Option<bool>,
 }
 
 impl Model {
@@ -166,6 +203,7 @@ impl Model {
             reported,
             waiting_before: BTreeSet::new(),
             order: 0,
+            direct: HashMap::new(),
         }
     }
 
@@ -279,11 +317,146 @@ impl Model {
                 call: CallId(*call),
                 answered: *answered,
             }),
+            Op::Direct { agent, n } => {
+                // The shell never starts a call it has going already.
+                if self.direct.contains_key(&(DIRECT + n)) {
+                    return Ok(());
+                }
+                self.input(Input::DirectCall {
+                    agent: AGENTS[*agent].into(),
+                    call: CallId(DIRECT + n),
+                })
+            }
+            Op::DirectAnswer { n, pick } | Op::DirectEnd { n, pick } => {
+                let call = DIRECT + n;
+                let agent = match self.direct.get(&call) {
+                    Some(d) if *pick < 6 => d.agent.clone(),
+                    _ => AGENTS[pick % AGENTS.len()].to_string(),
+                };
+                let call = CallId(call);
+                self.input(match op {
+                    Op::DirectAnswer { .. } => Input::DirectAnswered { agent, call },
+                    _ => Input::DirectEnded { agent, call },
+                })
+            }
         }
+    }
+
+    /// Keeps the model's direct calls in step with an input's result, and
+    /// checks that result; returns a direct call the input ended.
+    fn direct_input(
+        &mut self,
+        input: &Input,
+        result: &Result<(), RouterError>,
+    ) -> Result<Option<DirectCall>, TestCaseError> {
+        let resting = |s: Option<&AgentState>| {
+            matches!(
+                s,
+                Some(AgentState::Available | AgentState::Paused { .. } | AgentState::LoggedOut)
+            )
+        };
+        let ringing = |d: &DirectCall, agent: &str| d.agent == agent && !d.answered;
+        match (input, result) {
+            (Input::DirectCall { agent, call }, Ok(())) => {
+                let before = self.reported[agent.as_str()].clone();
+                prop_assert!(
+                    resting(Some(&before)),
+                    "{} took direct call {} while {}",
+                    agent,
+                    call,
+                    before
+                );
+                let d = DirectCall {
+                    agent: agent.clone(),
+                    answered: false,
+                    before,
+                    asked: None,
+                };
+                self.direct.insert(call.0, d);
+            }
+            (Input::DirectCall { agent, call }, Err(e)) => {
+                // Refused only when busy or unreachable.
+                prop_assert!(
+                    matches!(e, RouterError::Transition(_)),
+                    "direct call {call} to {agent}: {e}"
+                );
+                prop_assert!(
+                    !resting(self.reported.get(agent.as_str())),
+                    "{agent} refused direct call {call} while resting"
+                );
+            }
+            (Input::DirectAnswered { agent, call }, result) => {
+                let d = self.direct.get_mut(&call.0);
+                let expected = d.as_ref().is_some_and(|d| ringing(d, agent));
+                prop_assert_eq!(result.is_ok(), expected, "{} answers {}", agent, call);
+                if let (Ok(()), Some(d)) = (result, d) {
+                    d.answered = true;
+                }
+            }
+            (Input::DirectEnded { agent, call }, result) => {
+                prop_assert!(result.is_ok(), "{agent} ends {call}: {result:?}");
+                if self.direct.get(&call.0).is_some_and(|d| d.agent == *agent) {
+                    return Ok(self.direct.remove(&call.0));
+                }
+            }
+            (Input::AgentCommand { agent, command }, Ok(())) => {
+                for d in self.direct.values_mut().filter(|d| d.agent == *agent) {
+                    let pause = matches!(command, Command::Pause { .. });
+                    d.asked = Some(pause && d.asked.unwrap_or(true));
+                }
+            }
+            (Input::AgentRegistered { agent } | Input::AgentUnreachable { agent }, _) => {
+                for d in self.direct.values_mut().filter(|d| d.agent == *agent) {
+                    d.asked = Some(false);
+                }
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// After a direct call ends the agent goes where it rests, never to
+    /// wrap-up: where it was before if nothing changed meanwhile, the pause
+    /// it asked for if it asked for one.
+    fn check_direct_end(&self, d: &DirectCall, outputs: &[Output]) -> Result<(), TestCaseError> {
+        let after = outputs.iter().find_map(|o| match o {
+            Output::AgentState { agent, state } if **agent == *d.agent => Some(state),
+            _ => None,
+        });
+        let Some(after) = after else {
+            return Err(TestCaseError::fail(format!(
+                "{} stayed on its direct call",
+                d.agent
+            )));
+        };
+        match d.asked {
+            None => prop_assert_eq!(after, &d.before, "{} after its direct call", &d.agent),
+            Some(true) => prop_assert!(
+                matches!(after, AgentState::Paused { reason } if reason == "x")
+                    || *after == AgentState::Unreachable,
+                "{} asked for a pause during its direct call, then {}",
+                d.agent,
+                after
+            ),
+            Some(false) => prop_assert!(
+                matches!(
+                    after,
+                    AgentState::Available
+                        | AgentState::Paused { .. }
+                        | AgentState::LoggedOut
+                        | AgentState::Unreachable
+                ),
+                "{} after its direct call: {}",
+                d.agent,
+                after
+            ),
+        }
+        Ok(())
     }
 
     fn input(&mut self, input: Input) -> Result<(), TestCaseError> {
         let result = self.r.handle(self.now, input.clone());
+        let ended = self.direct_input(&input, &result)?;
         match (&result, &input) {
             (
                 Ok(()),
@@ -315,6 +488,8 @@ impl Model {
             // Internal transitions never fail; only an agent's own illegal
             // command may be refused by the transition check.
             (Err(RouterError::Transition(_)), Input::AgentCommand { .. }) => {}
+            // A busy agent refuses a call to its extension (checked above).
+            (Err(RouterError::Transition(_)), Input::DirectCall { .. }) => {}
             (Err(RouterError::Transition(e)), _) => {
                 return Err(TestCaseError::fail(format!(
                     "internal transition refused: {e}"
@@ -326,6 +501,14 @@ impl Model {
         for o in &outputs {
             self.apply_output(o)?;
         }
+        if let Some(d) = ended {
+            self.check_direct_end(&d, &outputs)?;
+        }
+        // A phone that went away while ringing with a direct call drops it.
+        let reported = &self.reported;
+        self.direct.retain(|_, d| {
+            d.answered || reported.get(d.agent.as_str()) != Some(&AgentState::Unreachable)
+        });
         self.check(&outputs)
     }
 
@@ -333,14 +516,30 @@ impl Model {
         match o {
             Output::AgentState { agent, state } => {
                 let before = self.reported.insert(agent.to_string(), state.clone());
-                if let AgentState::Offered { .. } = state {
-                    // Never offered a second call: only a free agent rings.
-                    prop_assert_eq!(
+                match state {
+                    // Never offered a second call: only a free agent rings
+                    // for a queue...
+                    AgentState::Offered { direct: false, .. } => prop_assert_eq!(
                         before,
                         Some(AgentState::Available),
                         "agent {} offered while not available",
                         agent
-                    );
+                    ),
+                    // ...and for its own extension, one out of the queues too.
+                    AgentState::Offered { direct: true, .. } => prop_assert!(
+                        matches!(
+                            before,
+                            Some(
+                                AgentState::Available
+                                    | AgentState::Paused { .. }
+                                    | AgentState::LoggedOut
+                            )
+                        ),
+                        "agent {} rung directly while {:?}",
+                        agent,
+                        before
+                    ),
+                    _ => {}
                 }
             }
             Output::Overflow { call, target, .. } => match target {
@@ -401,15 +600,25 @@ impl Model {
             let (agents, want): (Vec<_>, AgentState) = match &status {
                 CallStatus::Offered { agents } => {
                     prop_assert!(!agents.is_empty());
-                    (agents.clone(), AgentState::Offered { call: CallId(call) })
+                    let offered = AgentState::Offered {
+                        call: CallId(call),
+                        direct: false,
+                    };
+                    (agents.clone(), offered)
                 }
                 CallStatus::CallbackDialing { agent } => (
                     vec![agent.clone()],
-                    AgentState::Offered { call: CallId(call) },
+                    AgentState::Offered {
+                        call: CallId(call),
+                        direct: false,
+                    },
                 ),
                 CallStatus::Connected { agent } => (
                     vec![agent.clone()],
-                    AgentState::OnCall { call: CallId(call) },
+                    AgentState::OnCall {
+                        call: CallId(call),
+                        direct: false,
+                    },
                 ),
                 _ => (vec![], AgentState::Available),
             };
@@ -427,6 +636,32 @@ impl Model {
                     a
                 );
             }
+        }
+        // A direct call holds its agent, and only it: never two calls at once.
+        for (&call, d) in &self.direct {
+            let want = if d.answered {
+                AgentState::OnCall {
+                    call: CallId(call),
+                    direct: true,
+                }
+            } else {
+                AgentState::Offered {
+                    call: CallId(call),
+                    direct: true,
+                }
+            };
+            prop_assert_eq!(
+                self.r.agent_state(&d.agent),
+                Some(&want),
+                "agent {} for direct call {}",
+                &d.agent,
+                call
+            );
+            prop_assert!(
+                claimed.insert(d.agent.clone(), call).is_none(),
+                "agent {} claimed twice",
+                &d.agent
+            );
         }
         // No agent is tied to a call that is gone, or that does not know it.
         for (ext, state) in self.r.agents() {

@@ -63,6 +63,19 @@ impl Agent {
     pub fn level(&self, s: SkillId) -> u8 {
         self.levels.get(s as usize).copied().unwrap_or(0)
     }
+
+    /// Counts toward its classes' staff (`Class::staffed`): as its state
+    /// says, except on a direct call, where it staffs if it will be
+    /// available after it (a paused or logged-out agent that takes a call
+    /// to its extension staffs no queue).
+    pub fn staffs(&self) -> bool {
+        match self.state {
+            AgentState::Offered { direct: true, .. } | AgentState::OnCall { direct: true, .. } => {
+                self.rest == Rest::Available
+            }
+            ref s => s.staffs(),
+        }
+    }
 }
 
 pub(crate) struct Stage {

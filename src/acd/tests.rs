@@ -207,7 +207,13 @@ fn ring_all_rings_everyone_and_cancels_the_losers() {
         agent: "1001".into()
     }));
     assert_eq!(h.state("1001"), AgentState::Available);
-    assert_eq!(h.state("1002"), AgentState::OnCall { call: CallId(1) });
+    assert_eq!(
+        h.state("1002"),
+        AgentState::OnCall {
+            call: CallId(1),
+            direct: false
+        }
+    );
     // The loser's late answer is refused, so the shell hangs its leg up.
     assert_eq!(
         h.r.handle(
@@ -325,7 +331,13 @@ fn rona_pauses_after_three_misses_in_a_row() {
     h.join(1, "q", 0, "");
     for _ in 0..2 {
         h.advance(10.0);
-        assert_eq!(h.state("1001"), AgentState::Offered { call: CallId(1) });
+        assert_eq!(
+            h.state("1001"),
+            AgentState::Offered {
+                call: CallId(1),
+                direct: false
+            }
+        );
     }
     h.advance(10.0);
     assert_eq!(
@@ -355,7 +367,13 @@ fn rona_pauses_after_three_misses_in_a_row() {
     h.join(3, "q", 0, "");
     h.advance(10.0);
     h.advance(10.0);
-    assert_eq!(h.state("1001"), AgentState::Offered { call: CallId(3) });
+    assert_eq!(
+        h.state("1001"),
+        AgentState::Offered {
+            call: CallId(3),
+            direct: false
+        }
+    );
 }
 
 #[test]
@@ -545,7 +563,13 @@ fn callback_keeps_the_place_and_reserves_an_agent_first() {
         number: "+441234".into(),
         agent: "1001".into()
     }));
-    assert_eq!(h.state("1001"), AgentState::Offered { call: CallId(2) });
+    assert_eq!(
+        h.state("1001"),
+        AgentState::Offered {
+            call: CallId(2),
+            direct: false
+        }
+    );
     // No answer: the agent is released (and takes call 3), the callback
     // waits for its retry and then comes first again.
     h.ok(Input::CallbackResult {
@@ -573,7 +597,13 @@ fn callback_keeps_the_place_and_reserves_an_agent_first() {
         call: CallId(2),
         answered: true,
     });
-    assert_eq!(h.state("1001"), AgentState::OnCall { call: CallId(2) });
+    assert_eq!(
+        h.state("1001"),
+        AgentState::OnCall {
+            call: CallId(2),
+            direct: false
+        }
+    );
     // A second unanswered attempt ends the callback.
     let mut h = H::online(&cfg);
     h.join(1, "q", 0, "");
@@ -668,7 +698,13 @@ fn commands_during_a_call_apply_after_wrap_up() {
             reason: "lunch".into(),
         },
     });
-    assert_eq!(h.state("1001"), AgentState::OnCall { call: CallId(1) });
+    assert_eq!(
+        h.state("1001"),
+        AgentState::OnCall {
+            call: CallId(1),
+            direct: false
+        }
+    );
     h.finish(1);
     assert_eq!(
         h.state("1001"),
@@ -773,4 +809,165 @@ fn bad_inputs_are_errors_not_panics() {
         h.r.handle(now, Input::CallEnded { call: CallId(1) }),
         Ok(())
     );
+}
+
+fn direct(agent: &str, call: CallId) -> Input {
+    Input::DirectCall {
+        agent: agent.into(),
+        call,
+    }
+}
+
+fn direct_answered(agent: &str, call: CallId) -> Input {
+    Input::DirectAnswered {
+        agent: agent.into(),
+        call,
+    }
+}
+
+fn direct_ended(agent: &str, call: CallId) -> Input {
+    Input::DirectEnded {
+        agent: agent.into(),
+        call,
+    }
+}
+
+/// A call to an agent's own extension holds the agent (offered, then on a
+/// call) outside the queues: no queue offer meanwhile, no wrap-up after,
+/// and a pause asked for during it is kept.
+#[test]
+fn a_direct_call_holds_the_agent_and_keeps_its_pause() {
+    let q =
+        "queues:\n  q:\n    skills: { s: 1 }\n    wrap_up: 30s\n    when_empty: { flow: sorry }\n";
+    let cfg = config(&[("s: 1", "")], q);
+    let mut h = H::online(&cfg);
+    let d = CallId(50);
+    h.ok(direct("1001", d));
+    let offered = AgentState::Offered {
+        call: d,
+        direct: true,
+    };
+    assert_eq!(h.state("1001"), offered);
+    assert_eq!(offered.to_string(), "offered (call-50, direct)");
+    // A queue caller waits (the agent still staffs the queue) and is not
+    // offered to the ringing agent.
+    h.join(1, "q", 0, "");
+    assert_eq!(h.offers(), vec![]);
+    assert_eq!(
+        h.r.call_info(CallId(1)).map(|i| i.status),
+        Some(CallStatus::Waiting)
+    );
+    // Only the call it rings with can be answered.
+    assert!(matches!(
+        h.r.handle(h.now, direct_answered("1001", CallId(51))),
+        Err(RouterError::NotOffered { .. })
+    ));
+    h.ok(direct_answered("1001", d));
+    assert_eq!(
+        h.state("1001"),
+        AgentState::OnCall {
+            call: d,
+            direct: true
+        }
+    );
+    // A second direct call, or a queue's, finds it busy.
+    assert!(matches!(
+        h.r.handle(h.now, direct("1001", d)),
+        Err(RouterError::Transition(_))
+    ));
+    h.ok(Input::AgentCommand {
+        agent: "1001".into(),
+        command: Command::Pause {
+            reason: "lunch".into(),
+        },
+    });
+    h.advance(5.0);
+    h.ok(direct_ended("1001", d));
+    // Straight to its pause: no wrap-up after a direct call.
+    assert_eq!(
+        h.state("1001"),
+        AgentState::Paused {
+            reason: "lunch".into()
+        }
+    );
+    assert_eq!(h.offers(), vec![]);
+    // Ending it again changes nothing.
+    h.ok(direct_ended("1001", d));
+    assert_eq!(h.drain(), vec![]);
+}
+
+/// An unanswered direct call puts an available agent back where it was,
+/// and it takes the waiting caller at once.
+#[test]
+fn after_an_unanswered_direct_call_the_agent_takes_the_queue_again() {
+    let cfg = config(&[("s: 1", "")], Q);
+    let mut h = H::online(&cfg);
+    let d = CallId(50);
+    h.ok(direct("1001", d));
+    h.join(1, "q", 0, "");
+    assert_eq!(h.offers(), vec![]);
+    h.ok(direct_ended("1001", d));
+    assert_eq!(h.offers(), one("1001", 1));
+    // A queue's caller cannot be rung as a direct call.
+    h.join(2, "q", 0, "");
+    assert_eq!(
+        h.r.handle(h.now, direct("1001", CallId(2))),
+        Err(RouterError::AlreadyQueued(CallId(2)))
+    );
+}
+
+/// A paused or logged-out agent takes a call to its extension too, without
+/// staffing any queue meanwhile, and goes back to its pause or logout.
+#[test]
+fn a_paused_agent_on_a_direct_call_staffs_no_queue() {
+    let q = "queues:\n  q:\n    skills: { s: 1 }\n    when_empty: { flow: sorry }\n";
+    let cfg = config(&[("s: 1", "")], q);
+    let mut h = H::online(&cfg);
+    h.ok(Input::AgentCommand {
+        agent: "1001".into(),
+        command: Command::Pause {
+            reason: "break".into(),
+        },
+    });
+    let d = CallId(50);
+    h.ok(direct("1001", d));
+    h.ok(direct_answered("1001", d));
+    h.drain();
+    let empty = |call| Output::Overflow {
+        call: CallId(call),
+        from: "q".into(),
+        target: OverflowTarget::Flow("sorry".into()),
+        reason: OverflowReason::Empty,
+    };
+    h.join(1, "q", 0, "");
+    assert_eq!(h.drain(), vec![empty(1)]);
+    // Unpausing during the direct call staffs the queue again (callers
+    // wait), and the agent is available, and offered, once it is over.
+    h.ok(Input::AgentCommand {
+        agent: "1001".into(),
+        command: Command::Unpause,
+    });
+    h.join(2, "q", 0, "");
+    assert_eq!(h.offers(), vec![]);
+    h.ok(direct_ended("1001", d));
+    assert_eq!(h.offers(), one("1001", 2));
+    // Logged out: rung, and logged out again after.
+    h.answer(2, "1001");
+    h.ok(Input::AgentCommand {
+        agent: "1001".into(),
+        command: Command::Logout,
+    });
+    h.finish(2);
+    assert_eq!(h.state("1001"), AgentState::LoggedOut);
+    h.ok(direct("1001", CallId(51)));
+    h.ok(direct_ended("1001", CallId(51)));
+    assert_eq!(h.state("1001"), AgentState::LoggedOut);
+    // Unreachable or in wrap-up: refused (the caller goes to the mailbox).
+    h.ok(Input::AgentUnreachable {
+        agent: "1001".into(),
+    });
+    assert!(matches!(
+        h.r.handle(h.now, direct("1001", CallId(52))),
+        Err(RouterError::Transition(_))
+    ));
 }

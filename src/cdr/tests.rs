@@ -266,7 +266,10 @@ fn agent_states_map_from_the_router() {
     let e = Event::agent_state(
         T0,
         "1001",
-        &AgentState::OnCall { call: CallId(4) },
+        &AgentState::OnCall {
+            call: CallId(4),
+            direct: false,
+        },
         Some("c".into()),
     );
     assert_eq!(e.call(), Some("c"));

@@ -9,6 +9,7 @@ impl Router {
     pub(super) fn set_state(&mut self, a: AgentIdx, new: AgentState) -> Result<(), RouterError> {
         let agent = &self.agents[a as usize];
         check_transition(&agent.ext, &agent.state, &new)?;
+        let staffed = agent.staffs();
         let old = std::mem::replace(&mut self.agents[a as usize].state, new.clone());
         if old == AgentState::Available {
             let agent = &mut self.agents[a as usize];
@@ -22,21 +23,9 @@ impl Router {
                 self.free_sets(a, false);
             }
         }
-        if old.staffs() != new.staffs() {
-            let up = new.staffs();
-            for i in 0..self.agents[a as usize].classes.len() {
-                let cl = self.agents[a as usize].classes[i];
-                let class = &mut self.classes[cl as usize];
-                if up {
-                    class.staffed += 1;
-                } else {
-                    class.staffed = class.staffed.saturating_sub(1);
-                    let widest = self.groups[class.group as usize].classes.last() == Some(&cl);
-                    if class.staffed == 0 && widest {
-                        self.emptied.push(cl);
-                    }
-                }
-            }
+        let staffs = self.agents[a as usize].staffs();
+        if staffed != staffs {
+            self.restaff(a, staffs);
         }
         if new == AgentState::Available {
             self.agents[a as usize].unsorted = true;
@@ -55,6 +44,63 @@ impl Router {
             state: new,
         });
         Ok(())
+    }
+
+    /// The agent now staffs its classes (`up`), or no longer does.
+    pub(super) fn restaff(&mut self, a: AgentIdx, up: bool) {
+        for i in 0..self.agents[a as usize].classes.len() {
+            let cl = self.agents[a as usize].classes[i];
+            let class = &mut self.classes[cl as usize];
+            if up {
+                class.staffed += 1;
+            } else {
+                class.staffed = class.staffed.saturating_sub(1);
+                let widest = self.groups[class.group as usize].classes.last() == Some(&cl);
+                if class.staffed == 0 && widest {
+                    self.emptied.push(cl);
+                }
+            }
+        }
+    }
+
+    /// A call to the agent's own extension starts ringing (`Input::DirectCall`).
+    pub(super) fn direct_call(&mut self, a: AgentIdx, call: CallId) -> Result<(), RouterError> {
+        if self.callers.contains_key(&call) {
+            return Err(RouterError::AlreadyQueued(call));
+        }
+        // The transition table takes resting agents only.
+        self.set_state(a, AgentState::Offered { call, direct: true })
+    }
+
+    pub(super) fn direct_answered(&mut self, a: AgentIdx, call: CallId) -> Result<(), RouterError> {
+        let offered = AgentState::Offered { call, direct: true };
+        if self.agents[a as usize].state != offered {
+            return Err(RouterError::NotOffered {
+                call,
+                agent: self.agents[a as usize].ext.to_string(),
+            });
+        }
+        self.set_state(a, AgentState::OnCall { call, direct: true })
+    }
+
+    pub(super) fn direct_ended(
+        &mut self,
+        now: Instant,
+        a: AgentIdx,
+        call: CallId,
+    ) -> Result<(), RouterError> {
+        match self.agents[a as usize].state {
+            // Unanswered: its place in the longest-idle order is kept.
+            AgentState::Offered {
+                call: c,
+                direct: true,
+            } if c == call => self.rest_agent(now, a, false),
+            AgentState::OnCall {
+                call: c,
+                direct: true,
+            } if c == call => self.rest_agent(now, a, true),
+            _ => Ok(()),
+        }
     }
 
     /// Puts the agents of `unsorted` into their free sets.

@@ -49,6 +49,18 @@ impl Router {
             }
             Input::CallbackRequested { call, number } => self.callback_requested(now, call, number),
             Input::CallbackResult { call, answered } => self.callback_result(now, call, answered),
+            Input::DirectCall { agent, call } => {
+                let a = self.agent_idx(&agent)?;
+                self.direct_call(a, call)
+            }
+            Input::DirectAnswered { agent, call } => {
+                let a = self.agent_idx(&agent)?;
+                self.direct_answered(a, call)
+            }
+            Input::DirectEnded { agent, call } => {
+                let a = self.agent_idx(&agent)?;
+                self.direct_ended(now, a, call)
+            }
             Input::Timeout => Ok(()),
         }
     }
@@ -361,7 +373,11 @@ impl Router {
         let Some(c) = self.callers.at(slot) else {
             return Ok(());
         };
-        self.set_state(a, AgentState::OnCall { call: c.call })?;
+        let on_call = AgentState::OnCall {
+            call: c.call,
+            direct: false,
+        };
+        self.set_state(a, on_call)?;
         let agent = &mut self.agents[a as usize];
         agent.calls += 1;
         agent.misses = [0; 3];
@@ -511,7 +527,13 @@ impl Router {
             AgentState::LoggedOut | AgentState::Available | AgentState::Paused { .. } => {
                 self.set_state(a, AgentState::Unreachable)
             }
-            AgentState::Offered { call } => {
+            AgentState::Offered { direct: true, .. } => {
+                // Ringing for its own extension: the shell hears the phone
+                // fail and ends the direct call, which then finds the agent
+                // gone from it.
+                self.rest_agent(now, a, false)
+            }
+            AgentState::Offered { call, .. } => {
                 // The phone is gone: stop ringing it, give the caller its place
                 // back (a registration lapse is not the agent's miss).
                 let slot = self.callers.slot(&call);
@@ -582,11 +604,17 @@ impl Router {
             agent.misses = [0; 3];
         }
         let changed = agent.rest != rest;
+        let staffed = agent.staffs();
         agent.rest = rest;
+        // On a direct call, staffing follows the rest (`Agent::staffs`).
+        let staffs = agent.staffs();
         let resting = matches!(
             agent.state,
             AgentState::LoggedOut | AgentState::Available | AgentState::Paused { .. }
         );
+        if staffed != staffs {
+            self.restaff(a, staffs);
+        }
         if changed && resting {
             self.rest_agent(now, a, true)?;
         }

@@ -91,7 +91,7 @@ impl Router {
             for (i, agent) in self.agents.iter_mut().enumerate() {
                 if class.req.iter().all(|&(s, l)| agent.level(s) >= l) {
                     agent.classes.push(cl);
-                    if agent.state.staffs() {
+                    if agent.staffs() {
                         class.staffed += 1;
                     }
                     // An unsorted agent joins this set with its others.
@@ -336,7 +336,11 @@ impl Router {
                 c.state = CState::Dialing(first);
             }
             self.set_timer_at(slot, T_DEADLINE, Some(after(now, dial)));
-            self.set_state(first, AgentState::Offered { call })?;
+            let offered = AgentState::Offered {
+                call,
+                direct: false,
+            };
+            self.set_state(first, offered)?;
             self.out.push_back(Output::StartCallback {
                 call,
                 number,
@@ -346,7 +350,11 @@ impl Router {
             // (Still waiting here: the ring timeout's lane.)
             self.set_timer_at(slot, T_DEADLINE, Some(after(now, ring)));
             for &x in &agents {
-                self.set_state(x, AgentState::Offered { call })?;
+                let offered = AgentState::Offered {
+                    call,
+                    direct: false,
+                };
+                self.set_state(x, offered)?;
             }
             let exts = agents
                 .iter()

@@ -328,7 +328,7 @@ impl LiveStats {
             Output::AgentState { agent, state } => {
                 self.agent_since.insert(agent.clone(), now);
                 match state {
-                    AgentState::OnCall { call } => {
+                    AgentState::OnCall { call, .. } => {
                         if let Some(w) = self.waiting.remove(call) {
                             let within =
                                 self.targets.targets(&w.queue).service_level.answered_within;

@@ -100,9 +100,10 @@ struct AgentLeg {
 enum LegKind {
     /// A queue offer: the router hears every outcome.
     Queue,
-    /// A blind transfer to this extension: outside the queues; `paused`:
-    /// we paused the agent for it and resume it afterwards.
-    Direct { paused: bool },
+    /// A call to this extension, outside the queues (a blind transfer, a
+    /// flow's `transfer:`): the router holds the agent on it
+    /// (`DirectCall` .. `DirectEnded`).
+    Direct,
     /// A queued callback: the agent answers first, then we dial the customer.
     Callback,
 }
@@ -432,6 +433,17 @@ impl Calls {
                 };
                 leg.answered = true;
                 info!(agent_leg = %call, agent = %leg.agent, kind = ?leg.kind, "agent answered");
+                if leg.kind == LegKind::Direct {
+                    let input = AcdInput::DirectAnswered {
+                        agent: leg.agent.clone(),
+                        call: leg.acd,
+                    };
+                    if let Err(e) = self.router.handle(now, input) {
+                        warn!(agent_leg = %call, error = %e, "direct call answer refused");
+                    }
+                    self.cancel_siblings(now, ep, call);
+                    return self.run_router(now, ep);
+                }
                 if leg.kind != LegKind::Queue {
                     return self.cancel_siblings(now, ep, call);
                 }

@@ -337,14 +337,14 @@ impl Calls {
                     },
                 );
             }
-            (LegKind::Direct { paused }, true) => {
-                self.end_direct(now, &l.agent, paused);
+            (LegKind::Direct, true) => {
+                self.end_direct(now, &l.agent, l.acd);
                 if bridged {
                     self.after_agent(now, ep, l.caller)
                 }
             }
-            (LegKind::Direct { paused }, false) => {
-                self.end_direct(now, &l.agent, paused);
+            (LegKind::Direct, false) => {
+                self.end_direct(now, &l.agent, l.acd);
                 // Nobody took the transferred caller: the extension's mailbox does.
                 info!(call = %l.caller, extension = %l.agent, "transfer not answered: voicemail");
                 self.overflow(

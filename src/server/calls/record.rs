@@ -101,12 +101,16 @@ impl Calls {
         let ms = self.ms(now);
         let (status, reason) = AgentStatus::from_state(state);
         let call = match state {
-            AgentState::Offered { call } | AgentState::OnCall { call } => {
+            AgentState::Offered { call, .. } | AgentState::OnCall { call, .. } => {
                 self.records.journeys.get(call).map(|j| j.id().to_string())
             }
             _ => None,
         };
-        if let AgentState::OnCall { call } = state {
+        if let AgentState::OnCall {
+            call,
+            direct: false,
+        } = state
+        {
             if let Some(j) = self.records.journeys.get(call) {
                 self.records
                     .wrap_up

@@ -6,11 +6,8 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 use super::{Calls, LegKind, Service};
-use crate::acd::{AgentState, Command, Input as AcdInput};
+use crate::acd::{CallId, Input as AcdInput};
 use crate::config::queues::OverflowTarget;
-
-/// Pause reason while an agent takes a call transferred to its extension.
-pub(super) const PAUSE_DIRECT: &str = "direct call";
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::CallRef;
 
@@ -73,7 +70,7 @@ impl Calls {
         // agent wraps up now, not when the transferred call ends.
         let info = self.router.call_info(acd);
         match kind {
-            LegKind::Direct { paused } => self.end_direct(now, &agent, paused),
+            LegKind::Direct => self.end_direct(now, &agent, acd),
             _ => {
                 let _ = self.router.handle(now, AcdInput::CallEnded { call: acd });
             }
@@ -115,11 +112,12 @@ impl Calls {
     }
 
     /// Rings extension `ext` for the caller directly (a transfer from an
-    /// agent or the IVR), with hold music meanwhile. The router must not
-    /// offer a queue call to that agent at the same time: a free agent is
-    /// paused for the direct call (and resumed after); one busy with a call
-    /// of its own is not rung, and the caller goes to its mailbox, as when
-    /// the phone is unreachable or nobody answers.
+    /// agent or the IVR), with hold music meanwhile. The router holds the
+    /// agent on the direct call (offered, then on a call) so that no queue
+    /// offers it one at the same time, and puts it back where it rests
+    /// afterwards; an agent busy with a call of its own (or in wrap-up) is
+    /// not rung, and the caller goes to its mailbox, as when the phone is
+    /// unreachable or nobody answers.
     pub(super) fn ring_extension(
         &mut self,
         now: Instant,
@@ -128,46 +126,41 @@ impl Calls {
         ext: &str,
         headers: Vec<(String, String)>,
     ) {
-        let paused = match self.router.agent_state(ext) {
-            Some(AgentState::Available) => {
-                let pause = Command::Pause {
-                    reason: PAUSE_DIRECT.into(),
-                };
-                self.router.agent_command(now, ext, pause).is_ok()
-            }
-            Some(AgentState::LoggedOut | AgentState::Paused { .. }) => false,
-            _ => {
-                info!(call = %caller, extension = %ext, "transfer target busy: voicemail");
-                return self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext.to_string()));
-            }
-        };
         let Some(c) = self.calls.get(&caller) else {
             return;
         };
         let (lang, acd) = (c.lang.clone(), c.acd);
+        let direct = AcdInput::DirectCall {
+            agent: ext.to_string(),
+            call: acd,
+        };
+        if let Err(e) = self.router.handle(now, direct) {
+            info!(call = %caller, extension = %ext, reason = %e, "transfer target busy: voicemail");
+            return self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext.to_string()));
+        }
         let play = self.play_names(caller, &["please-hold", "moh"], &lang, false, None);
         if let Some(c) = self.calls.get_mut(&caller) {
             c.holding = play;
         }
-        let kind = LegKind::Direct { paused };
         if self
-            .ring_agent(now, ep, caller, acd, ext, kind, headers)
+            .ring_agent(now, ep, caller, acd, ext, LegKind::Direct, headers)
             .is_none()
         {
             info!(call = %caller, extension = %ext, "transfer target unreachable: voicemail");
-            self.end_direct(now, ext, paused);
+            self.end_direct(now, ext, acd);
             self.overflow(now, ep, caller, OverflowTarget::Voicemail(ext.to_string()));
         }
     }
 
-    /// The direct call to `agent` is over: resume queue offers if we paused it.
-    pub(super) fn end_direct(&mut self, now: Instant, agent: &str, paused: bool) {
-        let still_ours = matches!(
-            self.router.agent_state(agent),
-            Some(AgentState::Paused { reason }) if reason == PAUSE_DIRECT
-        );
-        if paused && still_ours {
-            let _ = self.router.agent_command(now, agent, Command::Unpause);
+    /// The direct call `acd` to `agent` is over: the router puts the agent
+    /// back where it rests (available, or the pause it asked for meanwhile).
+    pub(super) fn end_direct(&mut self, now: Instant, agent: &str, acd: CallId) {
+        let input = AcdInput::DirectEnded {
+            agent: agent.to_string(),
+            call: acd,
+        };
+        if let Err(e) = self.router.handle(now, input) {
+            warn!(%agent, call = %acd, error = %e, "direct call end refused");
         }
     }
 }
