@@ -237,6 +237,18 @@ impl Router {
             .map(|&a| &self.agents[a as usize].state)
     }
 
+    /// Where a busy agent (offered, on a call, in wrap-up) goes when it is
+    /// done: available, or the pause or log-out it asked for meanwhile.
+    /// `None` for an agent that is not busy.
+    pub fn agent_after_call(&self, ext: &str) -> Option<AgentState> {
+        let a = &self.agents[*self.by_ext.get(ext)? as usize];
+        matches!(
+            a.state,
+            AgentState::Offered { .. } | AgentState::OnCall { .. } | AgentState::WrapUp { .. }
+        )
+        .then(|| a.rest.state())
+    }
+
     /// Every agent in configuration order.
     pub fn agents(&self) -> impl Iterator<Item = (&str, &AgentState)> {
         self.agents.iter().map(|a| (&*a.ext, &a.state))

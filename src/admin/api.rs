@@ -42,6 +42,13 @@ pub struct Snapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AfterCallView {
+    /// `available`, `paused` or `logged-out`.
+    pub state: &'static str,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentView {
     pub extension: String,
     /// From the configuration; filled in by the HTTP side.
@@ -52,6 +59,13 @@ pub struct AgentView {
     pub reason: Option<String>,
     /// The caller's call id while offered or on a call.
     pub call: Option<u64>,
+    /// Offered or on a call to its own extension (a transfer, the IVR's
+    /// `transfer:`), not a queue call: no wrap-up follows.
+    pub direct: bool,
+    /// While offered, on a call or in wrap-up: the state it goes to when
+    /// done — `available`, or the pause (with its reason) or log-out it
+    /// asked for meanwhile. Null otherwise.
+    pub after_call: Option<AfterCallView>,
     /// Seconds in the current state.
     pub in_state_s: f64,
     pub since_unix_ms: i64,

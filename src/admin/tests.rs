@@ -22,6 +22,8 @@ fn agent(ext: &str, state: &'static str) -> AgentView {
         // The core always gives a paused agent its reason.
         reason: (state == "paused").then(|| PAUSE_BREAK.to_string()),
         call: None,
+        direct: false,
+        after_call: None,
         in_state_s: 12.5,
         since_unix_ms: 0,
         queues: vec!["billing".into()],

@@ -388,13 +388,28 @@ fn busy_world(cdr_db: PathBuf) -> World {
         agent("1001", "available"),
         AgentView {
             call: Some(7),
+            direct: true,
+            after_call: Some(AfterCallView {
+                state: "available",
+                reason: None,
+            }),
             ..agent("1002", "offered")
         },
         AgentView {
             call: Some(5),
+            after_call: Some(AfterCallView {
+                state: "paused",
+                reason: Some("lunch".into()),
+            }),
             ..agent("1003", "on-call")
         },
-        agent("1004", "wrap-up"),
+        AgentView {
+            after_call: Some(AfterCallView {
+                state: "logged-out",
+                reason: None,
+            }),
+            ..agent("1004", "wrap-up")
+        },
         AgentView {
             reason: Some("lunch".into()),
             ..agent("1005", "paused")

@@ -10,8 +10,8 @@ use tracing::info;
 use super::{Calls, Service};
 use crate::acd::{AgentState, CallId, CallStatus, Command, RouterError};
 use crate::admin::api::{
-    AgentView, CallView, CallerView, QueueView, Request, ServiceLevelView, SipCounters, Snapshot,
-    AGENT_STATES,
+    AfterCallView, AgentView, CallView, CallerView, QueueView, Request, ServiceLevelView,
+    SipCounters, Snapshot, AGENT_STATES,
 };
 use crate::sip::endpoint::Endpoint;
 
@@ -82,6 +82,17 @@ impl Calls {
                 _ => None,
             },
             call: state.call().map(|c| c.0),
+            direct: matches!(
+                state,
+                AgentState::Offered { direct: true, .. } | AgentState::OnCall { direct: true, .. }
+            ),
+            after_call: self.router.agent_after_call(ext).map(|s| AfterCallView {
+                state: s.name(),
+                reason: match s {
+                    AgentState::Paused { reason } => Some(reason),
+                    _ => None,
+                },
+            }),
             in_state_s: now.saturating_duration_since(since).as_secs_f64(),
             since_unix_ms: self.clock.at(since),
             queues,

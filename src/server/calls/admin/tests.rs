@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::super::{Calls, CallsConfig, WallClock};
 use crate::acd::{CallId, Command, Input, RouterError};
-use crate::admin::api::{AgentView, Request, Snapshot};
+use crate::admin::api::{AfterCallView, AgentView, Request, Snapshot};
 use crate::config::Config;
 use crate::ivr::flow::FlowSet;
 use crate::media::prompts::PromptLibrary;
@@ -261,6 +261,24 @@ fn queues_show_callers_longest_wait_and_todays_service_level() {
     assert_eq!((q.today.answered, q.today.answered_in_time), (1, 1));
     assert_eq!(q.service_level.today, Some(100.0));
     assert_eq!(agent(&s, "1001").state, "on-call");
+    assert!(!agent(&s, "1001").direct, "a queue call");
+    let after = |state, reason: Option<&str>| {
+        let reason = reason.map(str::to_string);
+        Some(AfterCallView { state, reason })
+    };
+    assert_eq!(agent(&s, "1001").after_call, after("available", None));
+    // A pause asked for during the call shows as what follows it; taking it
+    // back shows that too.
+    let pause = Command::Pause {
+        reason: "lunch".into(),
+    };
+    let v = h.command(51, "1001", pause).unwrap();
+    assert_eq!(v.state, "on-call");
+    assert_eq!(v.after_call, after("paused", Some("lunch")));
+    let v = h.command(52, "1001", Command::Unpause).unwrap();
+    assert_eq!(v.after_call, after("available", None));
+    // Not busy: nothing follows.
+    assert_eq!(agent(&s, "1002").after_call, None);
 
     // Caller 8 gives up after 40 s: half of today's outcomes were in time.
     h.router(70, Input::CallLeft { call: CallId(8) });
