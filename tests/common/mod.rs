@@ -8,7 +8,7 @@ pub mod http;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Repository root (where `switchboard.yaml` lives).
@@ -19,17 +19,32 @@ pub fn repo() -> PathBuf {
 /// A port free for both UDP and TCP on 127.0.0.1. Ports are spread by process
 /// id and a counter so parallel test binaries and threads do not collide.
 pub fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 20000 + (std::process::id() % 400) as u16 * 100;
     for _ in 0..2000 {
-        let p = base + NEXT.fetch_add(1, Ordering::Relaxed) % 10000;
-        let p = 20000 + (p - 20000) % 40000;
-        if UdpSocket::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("127.0.0.1", p)).is_ok()
-        {
+        let p = claim_ports(1);
+        if port_free(p) {
             return p;
         }
     }
     panic!("no free port");
+}
+
+/// The next `n` ports of this process's window (20000..60000, placed by
+/// process id). A block is claimed in one step, so the threads of one test
+/// binary never get the same port nor split each other's blocks.
+fn claim_ports(n: u16) -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 400) * 100;
+    loop {
+        let k = NEXT.fetch_add(u32::from(n), Ordering::Relaxed) % 10000;
+        let p = 20000 + (offset + k) % 40000;
+        if p + u32::from(n) <= 60000 {
+            return p as u16;
+        }
+    }
+}
+
+fn port_free(p: u16) -> bool {
+    UdpSocket::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("127.0.0.1", p)).is_ok()
 }
 
 /// A running `switchboard serve`, killed on drop.
@@ -334,12 +349,12 @@ pub fn require_tool(name: &str) -> bool {
 // ---------------------------------------------------------------------------
 
 /// `n` consecutive ports free for UDP and TCP on 127.0.0.1 (for peers that
-/// bind a block, e.g. SIPp's `-mp P` binds P..P+3), taken from `free_port()`'s
-/// sequence so that no other caller in this process gets them.
+/// bind a block, e.g. SIPp's `-mp P` binds P..P+3), claimed from the same
+/// sequence as `free_port()` in one step, so that no other thread gets them.
 pub fn free_port_range(n: u16) -> u16 {
-    for _ in 0..200 {
-        let first = free_port();
-        if (1..n).all(|i| free_port() == first.wrapping_add(i)) {
+    for _ in 0..500 {
+        let first = claim_ports(n);
+        if (0..n).all(|i| port_free(first + i)) {
             return first;
         }
     }

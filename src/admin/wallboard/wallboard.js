@@ -159,13 +159,21 @@ function renderQueues() {
   document.getElementById("queues").replaceChildren(...rows);
 }
 
+function nextAfterCall(a) {
+  const next = a.after_call;
+  if (!next || next.state === "available") return "\u00a0";
+  return next.reason ? `then ${next.state}: ${next.reason}` : `then ${next.state}`;
+}
+
 function renderAgents() {
   const cards = latest.agents.map((a) => el("div", { class: "agent " + a.state, "data-agent": a.extension },
     el("div", { class: "who" }, el("span", { class: "name" }, a.name || a.extension), el("span", { class: "ext" }, a.extension)),
     el("div", {},
       el("span", { class: "state" }, a.state),
       el("span", { class: "time", "data-since": a.in_state_s }, duration(a.in_state_s))),
-    el("div", { class: "reason" }, a.reason ? `reason: ${a.reason}` : a.call ? `call ${a.call}` : "\u00a0"),
+    el("div", { class: "reason" }, a.reason ? `reason: ${a.reason}` : a.call ? `call ${a.call}${a.direct ? " (direct)" : ""}` : "\u00a0"),
+    // What follows the call when the agent asked for a break or to log out during it.
+    el("div", { class: "after" }, nextAfterCall(a)),
   ));
   document.getElementById("agents").replaceChildren(...cards);
 }
