@@ -254,6 +254,13 @@ impl Router {
         self.agents.iter().map(|a| (&*a.ext, &a.state))
     }
 
+    /// The slot of a caller the router holds, or `UnknownCall`.
+    fn known_slot(&self, call: CallId) -> Result<u32, RouterError> {
+        self.callers
+            .slot(&call)
+            .ok_or(RouterError::UnknownCall(call))
+    }
+
     pub fn call_info(&self, call: CallId) -> Option<CallInfo> {
         let slot = self.callers.slot(&call)?;
         let c = self.callers.at(slot)?;

@@ -339,10 +339,11 @@ impl MediaThread {
                             || (nothing_heard && now.duration_since(r.started) >= r.silence));
                     now.duration_since(r.started) >= r.max || by_silence
                 });
+                // Once a tick, not once a wake-up: scrapes come seconds apart.
+                self.counters
+                    .publish(self.engine.stats(), self.engine.len(), self.send_errors);
             }
             self.flush();
-            self.counters
-                .publish(self.engine.stats(), self.engine.len(), self.send_errors);
         }
     }
 

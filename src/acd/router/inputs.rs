@@ -295,10 +295,7 @@ impl Router {
     /// CallLeft or CallEnded: whatever the caller was doing, it is over, and
     /// no agent may stay offered or on call for it.
     pub(super) fn call_gone(&mut self, now: Instant, call: CallId) -> Result<(), RouterError> {
-        let slot = self
-            .callers
-            .slot(&call)
-            .ok_or(RouterError::UnknownCall(call))?;
+        let slot = self.known_slot(call)?;
         let c = self
             .callers
             .at(slot)
@@ -627,10 +624,7 @@ impl Router {
         call: CallId,
         number: String,
     ) -> Result<(), RouterError> {
-        let slot = self
-            .callers
-            .slot(&call)
-            .ok_or(RouterError::UnknownCall(call))?;
+        let slot = self.known_slot(call)?;
         let c = self
             .callers
             .at_mut(slot)
@@ -683,10 +677,7 @@ impl Router {
         call: CallId,
         answered: bool,
     ) -> Result<(), RouterError> {
-        let slot = self
-            .callers
-            .slot(&call)
-            .ok_or(RouterError::UnknownCall(call))?;
+        let slot = self.known_slot(call)?;
         let c = self
             .callers
             .at(slot)
