@@ -580,9 +580,13 @@ fn wrap_up_holds_the_next_caller_until_it_ends() {
         .map(|(i, _)| i)
         .collect();
     assert!(queued.len() >= 2 && queued[1] < wrap, "{log}");
+    // Log stamps are taken when a line is written, after the router's `now`:
+    // the wrap-up line can be stamped a little late, so this end-to-end check
+    // allows 0.1 s. The exact check is the record's wrap-up time below, which
+    // the server measures on the router's own clock.
     let lasted = stamp(lines[free]) - stamp(lines[wrap]);
     assert!(
-        lasted >= 4.0,
+        lasted >= 3.9,
         "wrap-up ended early, after {lasted:.2} s\n{log}"
     );
     // The first call's record gets its wrap-up time once the wrap-up ends.
