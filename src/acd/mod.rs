@@ -135,6 +135,15 @@ pub enum Input {
         agent: String,
         call: CallId,
     },
+    /// An attended transfer joined the party on the agent's direct call
+    /// `from` to another caller, `to`: the agent stays offered or on the
+    /// call, now with `to` (whose queue call has ended). `NotOffered` unless
+    /// the agent holds `from` as a direct call.
+    DirectHandedOver {
+        agent: String,
+        from: CallId,
+        to: CallId,
+    },
     /// `poll_timeout()` has passed.
     Timeout,
 }

@@ -123,6 +123,13 @@ enum Op {
         n: u64,
         pick: usize,
     },
+    /// An attended transfer gives direct call `n` to id `m` (for the agent
+    /// it rings, or a random one).
+    DirectHandOver {
+        n: u64,
+        m: u64,
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -143,6 +150,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..AGENTS.len(), 0..DIRECTS).prop_map(|(agent, n)| Op::Direct { agent, n }),
         2 => (0..DIRECTS, 0..8usize).prop_map(|(n, pick)| Op::DirectAnswer { n, pick }),
         2 => (0..DIRECTS, 0..8usize).prop_map(|(n, pick)| Op::DirectEnd { n, pick }),
+        1 => (0..DIRECTS, 0..DIRECTS, 0..8usize).prop_map(|(n, m, pick)| Op::DirectHandOver { n, m, pick }),
     ]
 }
 
@@ -170,6 +178,9 @@ struct Model {
     order: u64,
     /// Direct calls in progress by call id.
     direct: HashMap<u64, DirectCall>,
+    /// A `DirectHandedOver` input is being applied: its agent is reported
+    /// offered again, for the new call.
+    handing_over: bool,
 }
 
 /// What the model knows of a call to an agent's own extension.
@@ -204,6 +215,7 @@ impl Model {
             waiting_before: BTreeSet::new(),
             order: 0,
             direct: HashMap::new(),
+            handing_over: false,
         }
     }
 
@@ -339,6 +351,25 @@ impl Model {
                     _ => Input::DirectEnded { agent, call },
                 })
             }
+            Op::DirectHandOver { n, m, pick } => {
+                let (from, to) = (DIRECT + n, DIRECT + m);
+                // The shell hands a call over to a caller with no call of its own.
+                if n == m || self.direct.contains_key(&to) {
+                    return Ok(());
+                }
+                let agent = match self.direct.get(&from) {
+                    Some(d) if *pick < 6 => d.agent.clone(),
+                    _ => AGENTS[pick % AGENTS.len()].to_string(),
+                };
+                self.handing_over = true;
+                let result = self.input(Input::DirectHandedOver {
+                    agent,
+                    from: CallId(from),
+                    to: CallId(to),
+                });
+                self.handing_over = false;
+                result
+            }
         }
     }
 
@@ -391,6 +422,22 @@ impl Model {
                 prop_assert_eq!(result.is_ok(), expected, "{} answers {}", agent, call);
                 if let (Ok(()), Some(d)) = (result, d) {
                     d.answered = true;
+                }
+            }
+            (Input::DirectHandedOver { agent, from, to }, result) => {
+                let expected = self.direct.get(&from.0).is_some_and(|d| d.agent == *agent);
+                prop_assert_eq!(
+                    result.is_ok(),
+                    expected,
+                    "{} hands {} over to {}",
+                    agent,
+                    from,
+                    to
+                );
+                if result.is_ok() {
+                    if let Some(d) = self.direct.remove(&from.0) {
+                        self.direct.insert(to.0, d);
+                    }
                 }
             }
             (Input::DirectEnded { agent, call }, result) => {
@@ -525,7 +572,8 @@ impl Model {
                         "agent {} offered while not available",
                         agent
                     ),
-                    // ...and for its own extension, one out of the queues too.
+                    // ...and for its own extension, one out of the queues too
+                    // (or the same ringing, handed over to another caller).
                     AgentState::Offered { direct: true, .. } => prop_assert!(
                         matches!(
                             before,
@@ -534,7 +582,8 @@ impl Model {
                                     | AgentState::Paused { .. }
                                     | AgentState::LoggedOut
                             )
-                        ),
+                        ) || self.handing_over
+                            && matches!(before, Some(AgentState::Offered { direct: true, .. })),
                         "agent {} rung directly while {:?}",
                         agent,
                         before

@@ -896,6 +896,62 @@ fn a_direct_call_holds_the_agent_and_keeps_its_pause() {
     assert_eq!(h.drain(), vec![]);
 }
 
+/// An attended transfer hands the agent's direct call over to the caller
+/// of the transferring agent's queue call: the agent stays on the call, now
+/// the caller's, and that call's end is what frees it.
+#[test]
+fn a_direct_call_handed_over_keeps_the_agent_on_it() {
+    let cfg = config(&[("s: 1", ""), ("s: 1", "")], Q);
+    let mut h = H::online(&cfg);
+    // 1001 talks to queue caller 1 and consults 1002 on direct call 50.
+    h.join(1, "q", 0, "");
+    let first = h.offers()[0].1[0].clone();
+    let other = if first == "1001" { "1002" } else { "1001" };
+    h.ok(Input::OfferAnswered {
+        call: CallId(1),
+        agent: first.clone(),
+    });
+    let consult = CallId(50);
+    h.ok(direct(other, consult));
+    h.ok(direct_answered(other, consult));
+    h.ok(Input::CallEnded { call: CallId(1) });
+    h.drain();
+    // Only the agent holding that call can hand it over, and not to a
+    // caller still in a queue.
+    let hand = |agent: &str, from: u64, to: u64| Input::DirectHandedOver {
+        agent: agent.into(),
+        from: CallId(from),
+        to: CallId(to),
+    };
+    assert!(matches!(
+        h.r.handle(h.now, hand(&first, 50, 1)),
+        Err(RouterError::NotOffered { .. })
+    ));
+    h.join(2, "q", 0, "");
+    assert_eq!(
+        h.r.handle(h.now, hand(other, 50, 2)),
+        Err(RouterError::AlreadyQueued(CallId(2)))
+    );
+    h.ok(hand(other, 50, 1));
+    let on_call = AgentState::OnCall {
+        call: CallId(1),
+        direct: true,
+    };
+    assert_eq!(h.state(other), on_call);
+    // The old id no longer ends it; the new one does, with no wrap-up.
+    h.ok(direct_ended(other, consult));
+    assert_eq!(h.state(other), on_call);
+    h.ok(direct_ended(other, CallId(1)));
+    // Free again, it takes the caller who waits.
+    assert_eq!(
+        h.state(other),
+        AgentState::Offered {
+            call: CallId(2),
+            direct: false
+        }
+    );
+}
+
 /// An unanswered direct call puts an available agent back where it was,
 /// and it takes the waiting caller at once.
 #[test]

@@ -146,7 +146,8 @@ pub struct CallView {
     pub sip_call_id: String,
     pub caller: String,
     pub number: String,
-    /// `ivr`, `echo`, `feature-code`, `queued`, `ringing`, `connected`, `callback`.
+    /// `ivr`, `echo`, `feature-code`, `extension`, `queued`, `ringing`,
+    /// `connected`, `callback`.
     pub status: &'static str,
     pub flow: Option<String>,
     pub queue: Option<String>,

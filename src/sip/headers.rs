@@ -301,6 +301,64 @@ impl fmt::Display for CSeq {
     }
 }
 
+/// The dialog a Replaces header names (RFC 3891 §6.1): its Call-ID and tags.
+/// `to_tag` is the tag of the UA that receives the header (here: ours),
+/// `from_tag` the other party's (§3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaces {
+    pub call_id: String,
+    pub to_tag: String,
+    pub from_tag: String,
+    /// `early-only`: replace the dialog only while it is still ringing.
+    pub early_only: bool,
+}
+
+impl Replaces {
+    /// Parses `call-id;to-tag=a;from-tag=b[;early-only]`; both tags are required.
+    pub fn parse(s: &str) -> Result<Replaces, HeaderError> {
+        let bad = HeaderError("Replaces");
+        let (call_id, params) = s.trim().split_once(';').ok_or(bad.clone())?;
+        let params = Params::parse(params).map_err(|_| bad.clone())?;
+        let tag = |name| {
+            params
+                .get(name)
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or(bad.clone())
+        };
+        let call_id = call_id.trim();
+        if call_id.is_empty() {
+            return Err(bad);
+        }
+        Ok(Replaces {
+            call_id: call_id.to_string(),
+            to_tag: tag("to-tag")?,
+            from_tag: tag("from-tag")?,
+            early_only: params.has("early-only"),
+        })
+    }
+
+    /// The Replaces header embedded in a URI's headers part (`a=b&Replaces=...`),
+    /// as a REFER's Refer-To carries it for an attended transfer (RFC 3891 §5,
+    /// RFC 5589 §7). Header values in a URI are percent-encoded (RFC 3261
+    /// §19.1.1). `None` when there is none.
+    pub fn from_uri_headers(headers: &str) -> Option<Result<Replaces, HeaderError>> {
+        let value = headers.split('&').find_map(|h| {
+            let (name, value) = h.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("replaces")
+                .then_some(value)
+        })?;
+        Some(
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| HeaderError("Replaces"))
+                .and_then(|v| Replaces::parse(&v)),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +441,44 @@ mod tests {
         ] {
             assert!(CSeq::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replaces_from_a_refer_to_uri() {
+        // As PJSIP and baresip write it (RFC 5589 §7.1): percent-encoded.
+        let uri = Uri::parse(
+            "sip:1002@127.0.0.1?Replaces=abc%40host%3Bto-tag%3Dours%3Bfrom-tag%3Dtheirs&X=1",
+        )
+        .unwrap();
+        let r = Replaces::from_uri_headers(uri.headers.as_deref().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r,
+            Replaces {
+                call_id: "abc@host".into(),
+                to_tag: "ours".into(),
+                from_tag: "theirs".into(),
+                early_only: false,
+            }
+        );
+        assert!(
+            Replaces::parse("c;from-tag=a;to-tag=b;early-only")
+                .unwrap()
+                .early_only
+        );
+        assert!(Replaces::from_uri_headers("Subject=hi").is_none());
+        for bad in [
+            "",
+            "c",
+            "c;to-tag=a",
+            ";to-tag=a;from-tag=b",
+            "c;to-tag=;from-tag=b",
+        ] {
+            assert!(Replaces::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Replaces::from_uri_headers("Replaces=c%3Bto-tag%3Da")
+            .unwrap()
+            .is_err());
     }
 }

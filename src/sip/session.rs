@@ -16,7 +16,7 @@ use tracing::{debug, info};
 
 use super::dialog::{Dialog, DialogId};
 use super::endpoint::response_to;
-use super::headers::NameAddr;
+use super::headers::{NameAddr, Replaces};
 use super::message::{Method, Request};
 use super::transaction::{Timers, TransactionLayer, Transmit, TxKey};
 use super::transport::Peer;
@@ -99,6 +99,17 @@ pub enum CallEvent {
         /// The user part of the Refer-To URI (an extension, number or queue).
         target: String,
         /// The whole Refer-To URI, for logs and records.
+        uri: String,
+    },
+    /// The far end asked us to join the party behind this call to the party
+    /// behind `other`, its other call with us (REFER with Replaces, RFC 5589
+    /// §7): an attended transfer. `other` is `None` when the Replaces names
+    /// no call of ours. We answered 202; report the outcome with
+    /// [`Sessions::notify_refer`].
+    AttendedTransfer {
+        call: CallRef,
+        other: Option<CallRef>,
+        /// The Refer-To URI, for logs and records.
         uri: String,
     },
 }
@@ -593,16 +604,31 @@ impl Sessions {
                     tl.respond(now, key, &r);
                     return true;
                 };
-                // Attended transfer (Replaces, RFC 3891) needs a second dialog we do not
-                // hold; a blind transfer is what we serve.
-                if target
+                // Attended transfer (RFC 5589 §7): the Refer-To carries a
+                // Replaces naming the transferor's other dialog, which (both
+                // legs being ours) is one of our own calls.
+                let replaces = target
                     .uri
                     .headers
                     .as_deref()
-                    .is_some_and(|h| h.to_ascii_lowercase().contains("replaces"))
-                {
-                    let r = response_to(req, 501, "Attended Transfer Not Supported", "");
+                    .and_then(Replaces::from_uri_headers);
+                if let Some(replaces) = replaces {
+                    let Ok(replaces) = replaces else {
+                        let r = response_to(req, 400, "Bad Replaces", "");
+                        tl.respond(now, key, &r);
+                        return true;
+                    };
+                    let mut r = response_to(req, 202, "Accepted", "");
+                    r.headers.push("Contact", contact);
                     tl.respond(now, key, &r);
+                    let other = self.replaced_call(&replaces);
+                    info!(%call, target = %target.uri, ?other, "attended transfer requested (REFER with Replaces)");
+                    self.notify_refer(now, tl, call, 100, false);
+                    self.events.push_back(CallEvent::AttendedTransfer {
+                        call,
+                        other,
+                        uri: target.uri.to_string(),
+                    });
                     return true;
                 }
                 let Some(user) = target.uri.user.clone().filter(|u| !u.is_empty()) else {
@@ -629,6 +655,20 @@ impl Sessions {
             }
         }
         true
+    }
+
+    /// The call whose dialog a Replaces header names (RFC 3891 §3): same
+    /// Call-ID, our tag as `to-tag`, the other party's as `from-tag`. The
+    /// tags the other way round are accepted too, as some phones write them
+    /// from their own side.
+    pub fn replaced_call(&self, r: &Replaces) -> Option<CallRef> {
+        [(&r.to_tag, &r.from_tag), (&r.from_tag, &r.to_tag)]
+            .into_iter()
+            .find_map(|(ours, theirs)| {
+                let call = *self.by_dialog.get(&(r.call_id.clone(), theirs.clone()))?;
+                let s = self.calls.get(&call)?;
+                (s.local_tag == *ours && !matches!(s.state, State::Ending)).then_some(call)
+            })
     }
 
     /// Tells the transferor how the transfer went (RFC 3515 §2.4.5): a NOTIFY

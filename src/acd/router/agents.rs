@@ -83,6 +83,42 @@ impl Router {
         self.set_state(a, AgentState::OnCall { call, direct: true })
     }
 
+    /// The agent's direct call carries another caller now (an attended
+    /// transfer): same state, the new call id, and no change to staffing.
+    pub(super) fn direct_handed_over(
+        &mut self,
+        a: AgentIdx,
+        from: CallId,
+        to: CallId,
+    ) -> Result<(), RouterError> {
+        if self.callers.contains_key(&to) {
+            return Err(RouterError::AlreadyQueued(to));
+        }
+        let agent = &mut self.agents[a as usize];
+        let state = match agent.state {
+            AgentState::Offered { call, direct: true } if call == from => AgentState::Offered {
+                call: to,
+                direct: true,
+            },
+            AgentState::OnCall { call, direct: true } if call == from => AgentState::OnCall {
+                call: to,
+                direct: true,
+            },
+            _ => {
+                return Err(RouterError::NotOffered {
+                    call: from,
+                    agent: agent.ext.to_string(),
+                })
+            }
+        };
+        agent.state = state.clone();
+        self.out.push_back(Output::AgentState {
+            agent: agent.ext.clone(),
+            state,
+        });
+        Ok(())
+    }
+
     pub(super) fn direct_ended(
         &mut self,
         now: Instant,

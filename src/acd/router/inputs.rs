@@ -61,6 +61,10 @@ impl Router {
                 let a = self.agent_idx(&agent)?;
                 self.direct_ended(now, a, call)
             }
+            Input::DirectHandedOver { agent, from, to } => {
+                let a = self.agent_idx(&agent)?;
+                self.direct_handed_over(a, from, to)
+            }
             Input::Timeout => Ok(()),
         }
     }

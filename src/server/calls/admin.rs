@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::info;
 
-use super::{Calls, Service};
+use super::{Calls, LegKind, Service};
 use crate::acd::{AgentState, CallId, CallStatus, Command, RouterError};
 use crate::admin::api::{
     AfterCallView, AgentView, CallView, CallerView, QueueView, Request, ServiceLevelView,
@@ -115,13 +115,24 @@ impl Calls {
             .iter()
             .map(|(r, c)| {
                 let info = self.router.call_info(c.acd);
+                // Bridged to an agent outside the queues: a transfer to an
+                // extension, or an agent's call to a colleague.
+                let direct = c
+                    .bridged
+                    .and_then(|leg| self.legs.get(&leg))
+                    .filter(|l| l.kind == LegKind::Direct)
+                    .map(|l| l.agent.clone());
                 let (status, agent) = match (&c.service, info.as_ref().map(|i| &i.status)) {
                     (Service::Echo, _) => ("echo", None),
                     (Service::Confirm, _) => ("feature-code", None),
-                    (_, Some(CallStatus::Connected { agent })) => ("connected", Some(agent)),
+                    (_, Some(CallStatus::Connected { agent })) => {
+                        ("connected", Some(agent.to_string()))
+                    }
+                    (_, None) if direct.is_some() => ("connected", direct),
                     (Service::Callback { .. }, _) => ("callback", None),
                     (_, Some(CallStatus::Offered { .. })) => ("ringing", None),
                     (_, Some(_)) => ("queued", None),
+                    (Service::Extension(_), None) => ("extension", None),
                     (Service::Flow(_), None) => ("ivr", None),
                 };
                 CallView {
@@ -135,7 +146,7 @@ impl Calls {
                         _ => None,
                     },
                     queue: info.as_ref().map(|i| i.queue.to_string()),
-                    agent: agent.map(|a| a.to_string()),
+                    agent,
                     duration_s: now.saturating_duration_since(c.started).as_secs_f64(),
                 }
             })

@@ -22,12 +22,7 @@ impl Calls {
         code: &str,
         source: Peer,
     ) -> Result<(), u16> {
-        let own_phone = ep
-            .registrar()
-            .bindings(agent)
-            .iter()
-            .any(|b| b.source.addr.ip() == source.addr.ip());
-        if !own_phone {
+        if !Self::own_phone(ep, agent, source) {
             warn!(%agent, %code, %source, "feature code from a phone not registered to that agent");
             return Err(403);
         }
@@ -41,6 +36,14 @@ impl Calls {
                 480u16
             })?;
         Ok(())
+    }
+
+    /// The call comes from a phone registered to `agent` (same address).
+    pub(super) fn own_phone(ep: &Endpoint, agent: &str, source: Peer) -> bool {
+        ep.registrar()
+            .bindings(agent)
+            .iter()
+            .any(|b| b.source.addr.ip() == source.addr.ip())
     }
 
     /// An agent's registrations changed or a qualify ping answered or failed.

@@ -49,6 +49,9 @@ enum Service {
     /// Our call back to a customer who asked for one; bridged to the agent
     /// waiting on `agent_leg` once answered.
     Callback { agent_leg: CallRef },
+    /// An agent dialled a colleague's extension (a consultation before an
+    /// attended transfer, or simply a question): ring it directly.
+    Extension(String),
 }
 
 struct Call {
@@ -295,6 +298,14 @@ impl Calls {
                             Err(code) => return ep.reject_call(now, call, code),
                         }
                     }
+                    None if self.router.agent_state(&number).is_some() => {
+                        // Extensions are dialled from agents' own phones only.
+                        if !Self::own_phone(ep, &caller, source) {
+                            warn!(%caller, %number, %source, "call to an extension from a phone not registered to an agent");
+                            return ep.reject_call(now, call, 403);
+                        }
+                        Service::Extension(number.clone())
+                    }
                     None => return ep.reject_call(now, call, 404),
                 };
                 if service == Service::Confirm {
@@ -416,6 +427,9 @@ impl Calls {
             CallEvent::Digit { call, digit } => self.digit(now, ep, call, digit, "sip-info"),
             CallEvent::Transfer { call, target, uri } => {
                 self.transfer(now, ep, call, &target, &uri)
+            }
+            CallEvent::AttendedTransfer { call, other, uri } => {
+                self.attended_transfer(now, ep, call, other, &uri)
             }
             CallEvent::Ringing { call } => {
                 if let Some(leg) = self.legs.get(&call) {
@@ -549,6 +563,10 @@ impl Calls {
                         ep.hangup_call(now, call);
                     }
                 }
+                self.run_router(now, ep);
+            }
+            Service::Extension(ext) => {
+                self.ring_extension(now, ep, call, &ext, Vec::new());
                 self.run_router(now, ep);
             }
             Service::Confirm => {

@@ -1,5 +1,7 @@
-//! Blind transfer (REFER, RFC 3515): an agent hands the caller to another
-//! extension, queue or flow, and is free (wrap-up) at once.
+//! Transfers by an agent's phone (REFER, RFC 3515). Blind: the agent hands
+//! the caller to another extension, queue or flow, and is free (wrap-up) at
+//! once. Attended (RFC 5589 §7): the agent first calls a colleague, then
+//! joins the caller to that call and leaves both.
 
 use std::time::Instant;
 
@@ -7,7 +9,9 @@ use tracing::{info, warn};
 
 use super::{Calls, LegKind, Service};
 use crate::acd::{CallId, Input as AcdInput};
+use crate::cdr::HungUpBy;
 use crate::config::queues::OverflowTarget;
+use crate::server::media::MediaCommand;
 use crate::sip::endpoint::Endpoint;
 use crate::sip::session::CallRef;
 
@@ -109,6 +113,124 @@ impl Calls {
             }
         }
         self.run_router(now, ep);
+    }
+
+    /// An attended transfer (REFER with Replaces, RFC 5589 §7): the agent,
+    /// talking to a caller on one call with us and to a colleague on another
+    /// (its consultation), joins the two and leaves. Both calls are ours, so
+    /// no INVITE with Replaces goes anywhere: the caller's audio is bridged to
+    /// the colleague's leg, and the agent's two calls end. A colleague whose
+    /// phone still rings takes the caller when it answers (the caller hears
+    /// hold music meanwhile, and the colleague's mailbox if nobody answers).
+    pub(super) fn attended_transfer(
+        &mut self,
+        now: Instant,
+        ep: &mut Endpoint,
+        refer: CallRef,
+        other: Option<CallRef>,
+        uri: &str,
+    ) {
+        let Some(other) = other else {
+            info!(call = %refer, %uri, "attended transfer: the Replaces names no call of ours");
+            return ep.notify_transfer(now, refer, 481, true);
+        };
+        // The REFER may come in either of the agent's two calls.
+        let pair = [(refer, other), (other, refer)]
+            .into_iter()
+            .find(|&(held, consult)| self.consultation_of(held, consult));
+        let Some((held, consult)) = pair else {
+            warn!(call = %refer, %other, %uri, "attended transfer refused: not an agent's call to a caller and its own call to a colleague");
+            return ep.notify_transfer(now, refer, 603, true);
+        };
+        let Some(l) = self.legs.get(&held) else {
+            return;
+        };
+        let (customer, acd, agent, kind) = (l.caller, l.acd, l.agent.clone(), l.kind);
+        let Some(c) = self.calls.get(&consult) else {
+            return;
+        };
+        let (consult_acd, answered) = (c.acd, c.bridged);
+        // Every phone of the colleague that rings (or the one that answered).
+        let targets: Vec<CallRef> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| l.caller == consult && l.kind == LegKind::Direct)
+            .map(|(k, _)| *k)
+            .collect();
+        let Some(colleague) = targets
+            .first()
+            .and_then(|t| self.legs.get(t))
+            .map(|l| l.agent.clone())
+        else {
+            return ep.notify_transfer(now, refer, 603, true);
+        };
+        info!(call = %customer, %agent, %colleague, answered = answered.is_some(), "attended transfer");
+        let ms = self.ms(now);
+        let what = uri.to_string();
+        self.journey(acd, |j| j.transfer(what, ms));
+        // The router: the transferring agent's call ends (its wrap-up starts,
+        // as after a blind transfer); the colleague's direct call now carries
+        // the caller, so that its end frees the colleague.
+        match kind {
+            LegKind::Direct => self.end_direct(now, &agent, acd),
+            _ => {
+                let _ = self.router.handle(now, AcdInput::CallEnded { call: acd });
+            }
+        }
+        let handed = AcdInput::DirectHandedOver {
+            agent: colleague.clone(),
+            from: consult_acd,
+            to: acd,
+        };
+        if let Err(e) = self.router.handle(now, handed) {
+            warn!(call = %customer, %colleague, error = %e, "router refused the hand-over");
+        }
+        for t in &targets {
+            if let Some(l) = self.legs.get_mut(t) {
+                l.caller = customer;
+                l.acd = acd;
+            }
+        }
+        ep.notify_transfer(now, refer, 200, true);
+        // The agent leaves both calls.
+        self.drop_leg(now, ep, held);
+        if let Some(b) = answered.and_then(|b| self.legs.get(&b)) {
+            let _ = self.media.send(MediaCommand::Unbridge { id: b.stream });
+        }
+        if let Some(c) = self.calls.get_mut(&consult) {
+            c.bridged = None;
+            c.ended_by = HungUpBy::Agent;
+        }
+        ep.hangup_call(now, consult);
+        let Some(c) = self.calls.get_mut(&customer) else {
+            return self.run_router(now, ep);
+        };
+        c.bridged = None;
+        c.queue = None;
+        c.survey = None;
+        let stream = c.stream;
+        match answered {
+            Some(b) => self.connect(now, ep, customer, b),
+            None => self.hold_music(stream, true),
+        }
+        self.run_router(now, ep);
+    }
+
+    /// `held` is an agent's answered leg bridged to a caller, and `consult`
+    /// that agent's own call to a colleague's extension.
+    fn consultation_of(&self, held: CallRef, consult: CallRef) -> bool {
+        let Some(l) = self.legs.get(&held).filter(|l| l.answered) else {
+            return false;
+        };
+        let bridged = self
+            .calls
+            .get(&l.caller)
+            .is_some_and(|c| c.bridged == Some(held));
+        bridged
+            && self
+                .calls
+                .get(&consult)
+                .is_some_and(|c| matches!(c.service, Service::Extension(_)) && c.caller == l.agent)
     }
 
     /// Rings extension `ext` for the caller directly (a transfer from an

@@ -565,18 +565,48 @@ mod outbound {
                  {refer_to}Referred-By: <sip:1001@127.0.0.1>\r\nContent-Length: 0\r\n\r\n"
             )
         };
-        // No Refer-To: 400 (§2.4.1); an attended transfer: 501.
+        // No Refer-To: 400 (§2.4.1).
         let (sent, ev) = from_agent(&mut r, &refer(2, ""));
         assert_eq!((code(&sent[0]), ev.len()), (400, 0));
-        let (sent, _) = from_agent(
+        // An attended transfer (RFC 5589 §7): the Replaces is resolved to
+        // one of our calls, with the tags either way round; one naming no
+        // call of ours is still accepted, and the outcome NOTIFY says why.
+        let ours = from.split(";tag=").nth(1).unwrap().to_string();
+        let encoded = call_id.replace('@', "%40");
+        for (cseq, replaces, want) in [
+            (3, "abc%3Bto-tag%3Dx%3Bfrom-tag%3Dy".to_string(), None),
+            (
+                4,
+                format!("{encoded}%3Bto-tag%3D{ours}%3Bfrom-tag%3Dag1"),
+                Some(call),
+            ),
+            (
+                5,
+                format!("{encoded}%3Bfrom-tag%3D{ours}%3Bto-tag%3Dag1"),
+                Some(call),
+            ),
+        ] {
+            let uri = format!("sip:1002@127.0.0.1?Replaces={replaces}");
+            let (sent, ev) = from_agent(&mut r, &refer(cseq, &format!("Refer-To: <{uri}>\r\n")));
+            assert_eq!(code(&sent[0]), 202, "{replaces}");
+            assert_eq!(
+                ev,
+                [CallEvent::AttendedTransfer {
+                    call,
+                    other: want,
+                    uri: uri.clone()
+                }]
+            );
+        }
+        let (sent, ev) = from_agent(
             &mut r,
             &refer(
-                3,
-                "Refer-To: <sip:1002@127.0.0.1?Replaces=abc%3Bto-tag%3Dx%3Bfrom-tag%3Dy>\r\n",
+                6,
+                "Refer-To: <sip:1002@127.0.0.1?Replaces=abc%3Bto-tag%3Dx>\r\n",
             ),
         );
-        assert_eq!(code(&sent[0]), 501);
-        let (sent, ev) = from_agent(&mut r, &refer(4, "Refer-To: <sip:billing@127.0.0.1>\r\n"));
+        assert_eq!((code(&sent[0]), ev.len()), (400, 0));
+        let (sent, ev) = from_agent(&mut r, &refer(7, "Refer-To: <sip:billing@127.0.0.1>\r\n"));
         assert_eq!(code(&sent[0]), 202);
         assert_eq!(
             ev,
