@@ -1,5 +1,6 @@
 //! Queue features end to end with real PJSUA2 phones as callers and agents:
-//! blind transfer (REFER) to a queue and to an extension, the queued
+//! blind transfer (REFER) to a queue and to an extension, attended transfer
+//! (REFER with Replaces) after a call to a colleague, the queued
 //! callback, the after-call survey, wrap-up that never ends early, and music
 //! on hold when the agent holds.
 
@@ -151,38 +152,37 @@ fn tone_at_the_end(dir: &std::path::Path) -> f64 {
     tone_share(&heard[heard.len().saturating_sub(8000 * 2)..], 1000.0)
 }
 
-/// Agent 1001 (billing) answers a billing caller and blind-transfers it to
-/// `target`; agent 1002 (tech 8, and the target extension) answers and plays
-/// 1 kHz, which the caller must hear at the end.
-fn transfer_lands_at(target: &str) {
-    let Some(python) = require_pjsua2() else {
-        return;
-    };
-    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
-    let dir = tempfile::tempdir().unwrap();
-    let refer_to = format!("sip:{target}@127.0.0.1");
-    let first = agent(
-        &python,
-        &server,
-        "1001",
-        &[
-            "--answer",
-            "--transfer-to",
-            &refer_to,
-            "--transfer-at",
-            "2",
-            "--calls",
-            "1",
-            "--timeout",
-            "40",
-        ],
-    );
-    registered(&server, 1);
-    let second = tone_agent(&python, &server, "1002", dir.path());
-    registered(&server, 2);
-    let (stop, watcher) = watch_agent(&server, "1002");
-    let (caller, cdir) = pj_call(
-        &server,
+/// What a transfer scene leaves behind.
+struct TransferScene {
+    /// Agent 1001, which answers the billing caller and transfers it.
+    first: PjRun,
+    /// Agent 1002, which answers once and plays 1 kHz.
+    second: PjRun,
+    /// 1002's states through the admin API.
+    seen: Seen,
+    /// Where the caller's recording `heard.wav` is.
+    caller_dir: tempfile::TempDir,
+}
+
+/// Agent 1001 (billing) runs `transfer` (its transfer options) on the one
+/// call it answers; agent 1002 (tech 8) answers one call with a 1 kHz tone
+/// from `dir`; a caller picks billing, records what it hears and hangs up
+/// after 16 s.
+fn transfer_scene(
+    python: &str,
+    server: &Server,
+    dir: &std::path::Path,
+    transfer: &[&str],
+) -> TransferScene {
+    let mut args = vec!["--answer", "--calls", "1", "--timeout", "40"];
+    args.extend_from_slice(transfer);
+    let first = agent(python, server, "1001", &args);
+    registered(server, 1);
+    let second = tone_agent(python, server, "1002", dir);
+    registered(server, 2);
+    let (stop, watcher) = watch_agent(server, "1002");
+    let (caller, caller_dir) = pj_call(
+        server,
         "5000",
         &[
             "--dtmf",
@@ -197,9 +197,33 @@ fn transfer_lands_at(target: &str) {
     );
     assert_eq!(caller.summary()["ok"], true, "{}", caller.describe());
     let first = first.join().unwrap();
-    let _ = second.join();
+    let second = second.join().unwrap();
     stop.store(true, Ordering::Relaxed);
-    let seen = watcher.join().unwrap();
+    TransferScene {
+        first,
+        second,
+        seen: watcher.join().unwrap(),
+        caller_dir,
+    }
+}
+
+/// Agent 1001 (billing) answers a billing caller and blind-transfers it to
+/// `target`; agent 1002 (tech 8, and the target extension) answers and plays
+/// 1 kHz, which the caller must hear at the end.
+fn transfer_lands_at(target: &str) {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let refer_to = format!("sip:{target}@127.0.0.1");
+    let t = transfer_scene(
+        &python,
+        &server,
+        dir.path(),
+        &["--transfer-to", &refer_to, "--transfer-at", "2"],
+    );
+    let (first, seen) = (t.first, t.seen);
     assert_eq!(
         first.summary()["transfer_code"],
         200,
@@ -230,7 +254,7 @@ fn transfer_lands_at(target: &str) {
     // 1001 is free to wrap up at once, not when the transferred call ends.
     line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
         .unwrap_or_else(|| panic!("1001 not in wrap-up after the transfer\n{log}"));
-    let share = tone_at_the_end(cdir.path());
+    let share = tone_at_the_end(t.caller_dir.path());
     assert!(
         share > 0.4,
         "the caller's last 2 s hold {share:.2} of 1002's 1 kHz"
@@ -253,6 +277,147 @@ fn an_agent_transfers_the_caller_to_the_tech_queue() {
 #[test]
 fn an_agent_transfers_the_caller_to_an_extension() {
     transfer_lands_at("1002");
+}
+
+/// Attended transfer: agent 1001 answers a billing caller, holds it, dials
+/// 1002 from the same phone, talks, and presses transfer (REFER with
+/// Replaces naming its call to 1002). The caller ends up talking to 1002
+/// (its 1 kHz heard at the end), 1001 leaves both calls and wraps up, 1002
+/// stays on the call, now the caller's, and is free after it with no wrap-up.
+#[test]
+fn an_agent_consults_a_colleague_then_transfers_the_caller() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let t = transfer_scene(
+        &python,
+        &server,
+        dir.path(),
+        &[
+            "--consult",
+            "sip:1002@127.0.0.1",
+            "--consult-at",
+            "2",
+            "--consult-for",
+            "2",
+        ],
+    );
+    let (first, second, seen) = (t.first, t.second, t.seen);
+    assert_eq!(first.summary()["ok"], true, "{}", first.describe());
+    assert_eq!(
+        first.summary()["transfer_code"],
+        200,
+        "the transferring phone got a final NOTIFY 200\n{}",
+        first.describe()
+    );
+    assert_eq!(second.summary()["ok"], true, "{}", second.describe());
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let offered = line(&lines, &["offering", "agent=1001"], 0)
+        .unwrap_or_else(|| panic!("1001 never rang\n{log}"));
+    // 1001's own call to 1002 rings it directly.
+    let consult = line(&lines, &["answering", "number=1002", "Extension"], offered)
+        .unwrap_or_else(|| panic!("1001's call to 1002 was not taken\n{log}"));
+    let talked = line(&lines, &["bridged", "agent=1002"], consult)
+        .unwrap_or_else(|| panic!("1001 never reached 1002\n{log}"));
+    let moved = line(
+        &lines,
+        &["attended transfer", "agent=1001", "colleague=1002"],
+        talked,
+    )
+    .unwrap_or_else(|| panic!("no attended transfer\n{log}"));
+    let reached = line(&lines, &["bridged", "agent=1002"], moved)
+        .unwrap_or_else(|| panic!("the caller was never bridged to 1002\n{log}"));
+    line(&lines, &["agent state", "agent=1001", "WrapUp"], moved)
+        .unwrap_or_else(|| panic!("1001 not in wrap-up after the transfer\n{log}"));
+    // 1002 stayed on its direct call throughout, then is free, no wrap-up.
+    back_without_wrap_up(&lines, reached, &log);
+    on_a_direct_call(&seen);
+    let share = tone_at_the_end(t.caller_dir.path());
+    assert!(
+        share > 0.4,
+        "the caller's last 2 s hold {share:.2} of 1002's 1 kHz"
+    );
+    // The caller's record: answered by 1001, transferred by it, completed
+    // with 1002. 1001's call to 1002 has its own record.
+    let records = server.records(2);
+    let r = records
+        .iter()
+        .find(|r| r["dialed"] == "5000")
+        .unwrap_or_else(|| panic!("no record of the caller: {records:#?}"));
+    assert_eq!(r["disposition"]["kind"], "completed", "{r:#}");
+    assert_eq!(r["transfers"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["transfers"][0]["by_agent"], "1001", "{r:#}");
+    assert_eq!(r["agent"], "1002", "{r:#}");
+    let internal = records
+        .iter()
+        .find(|r| r["dialed"] == "1002")
+        .unwrap_or_else(|| panic!("no record of the consultation: {records:#?}"));
+    assert_eq!(internal["caller"], "1001", "{internal:#}");
+    // A phone that is not an agent's cannot dial an extension.
+    let (outsider, _d) = pj_call(&server, "1002", &["--hold", "1", "--timeout", "10"]);
+    assert_eq!(
+        outsider.summary()["last_status"],
+        403,
+        "{}",
+        outsider.describe()
+    );
+}
+
+/// Agent 1001 calls colleague 1002 from its phone: both are on that call
+/// (direct) through the admin API, so no queue offers either a caller
+/// meanwhile, and both are available after it, with no wrap-up.
+#[test]
+fn an_agent_calls_a_colleague_and_both_are_busy_meanwhile() {
+    let Some(python) = require_pjsua2() else {
+        return;
+    };
+    let (server, _flows) = Server::demo_with_flows(&[("SWITCHBOARD_CLOCK", OPEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let callee = tone_agent(&python, &server, "1002", dir.path());
+    registered(&server, 1);
+    let (stop, watcher) = watch_agent(&server, "1001");
+    let dialler = agent(
+        &python,
+        &server,
+        "1001",
+        &[
+            "--call",
+            "sip:1002@127.0.0.1",
+            "--hold",
+            "4",
+            "--timeout",
+            "30",
+        ],
+    );
+    let dialler = dialler.join().unwrap();
+    let _ = callee.join();
+    stop.store(true, Ordering::Relaxed);
+    let seen = watcher.join().unwrap();
+    assert_eq!(dialler.summary()["ok"], true, "{}", dialler.describe());
+    assert!(
+        seen.iter()
+            .any(|(state, call)| state == "on-call" && call.is_some()),
+        "1001 never shown on its call to 1002: {seen:?}"
+    );
+    let log = server.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let bridged = line(&lines, &["bridged", "agent=1002"], 0)
+        .unwrap_or_else(|| panic!("1001 never reached 1002\n{log}"));
+    back_without_wrap_up(&lines, bridged, &log);
+    let back = line(&lines, &["agent state", "agent=1001", "Available"], bridged)
+        .unwrap_or_else(|| panic!("1001 not available after its call\n{log}"));
+    assert!(
+        line(
+            &lines[..back],
+            &["agent state", "agent=1001", "WrapUp"],
+            bridged
+        )
+        .is_none(),
+        "wrap-up after a call to a colleague\n{log}"
+    );
 }
 
 /// A flow's `transfer: 1002` rings agent 1002 directly (no queue): the

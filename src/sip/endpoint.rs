@@ -392,12 +392,13 @@ impl Endpoint {
             .ok()
             .and_then(|u| u.user)
             .unwrap_or_default();
-        // Agents' feature codes (`*45`, `*46`) are answered like numbers; the
-        // call layer checks that an agent's own phone dialled them.
+        // Agents' feature codes (`*45`, `*46`) and calls to agents'
+        // extensions are answered like numbers; the call layer checks that
+        // an agent's own phone dialled them.
         let feature_code = user.len() > 1
             && user.starts_with('*')
             && user[1..].bytes().all(|b| b.is_ascii_digit());
-        if self.numbers.contains(&user) || feature_code {
+        if self.numbers.contains(&user) || feature_code || self.extensions.contains(&user) {
             // RFC 3261 §8.2.3: a body we cannot read gets 415 with what we accept.
             let ctype = req.headers.get("Content-Type").unwrap_or("application/sdp");
             let sdp = ctype
@@ -415,15 +416,6 @@ impl Endpoint {
             self.sessions
                 .on_invite(now, &mut self.tx, key, req, peer, tag);
             return;
-        }
-        if self.extensions.contains(&user) {
-            // Agents are reached through queues, not dialled directly (yet).
-            let code = if self.registrar.reachable(&user) {
-                480
-            } else {
-                404
-            };
-            return self.reply(now, &key, &req, code, None);
         }
         // Never routed anywhere outside: unknown numbers end here.
         self.reply(now, &key, &req, 404, None)

@@ -16,6 +16,9 @@ Examples:
       --answer --play tone.wav --loop --record agent.wav --calls 1 --timeout 30
   # agent who blind-transfers (REFER) each answered call to the tech queue after 3 s
   pj_peer.py ... --answer --transfer-to sip:tech@127.0.0.1 --transfer-at 3
+  # agent who holds each answered call after 2 s, calls 1002, and after 2 s
+  # of talking joins the two (attended transfer: REFER with Replaces)
+  pj_peer.py ... --answer --consult sip:1002@127.0.0.1 --consult-at 2 --consult-for 2
   # caller who types keys at several moments, then answers one call back
   pj_peer.py ... --call sip:5000@127.0.0.1:5060 --dtmf-plan "1:11,6:1,9:1" --answer --calls 1
 
@@ -54,6 +57,9 @@ class State:
     plan_sent = 0       # --dtmf-plan steps sent
     transferred = False
     transfer_code = None
+    consult = None      # --consult: our call to the colleague
+    consult_held = None  # ...and the call on hold meanwhile
+    consult_up = None   # when the colleague answered
     held = False
     refused = 0         # incoming calls refused (486) when not answering
     unheld = False
@@ -116,6 +122,8 @@ class Call(pj.Call):
              remote=ci.remoteUri)
         if ci.state == pj.PJSIP_INV_STATE_CONFIRMED:
             S.confirmed += 1
+            if self is S.consult:
+                S.consult_up = time.monotonic()
         if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             S.last_status = ci.lastStatusCode
             S.ended += 1
@@ -186,6 +194,9 @@ def main():
     ap.add_argument("--hangup-after", type=float, help="hang up answered calls this many seconds after media start")
     ap.add_argument("--transfer-to", help="blind-transfer (REFER) the answered call to this URI")
     ap.add_argument("--transfer-at", type=float, default=3.0, help="seconds after media start for --transfer-to")
+    ap.add_argument("--consult", help="with --answer: hold the answered call, call this URI, then attended-transfer (REFER with Replaces)")
+    ap.add_argument("--consult-at", type=float, default=2.0, help="seconds after media start for --consult")
+    ap.add_argument("--consult-for", type=float, default=2.0, help="seconds of talking to the --consult party before the transfer")
     ap.add_argument("--hold-at", type=float, help="put the call on hold (re-INVITE) this many seconds after media start")
     ap.add_argument("--unhold-at", type=float, help="take the call off hold this many seconds after media start")
     ap.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds")
@@ -302,6 +313,18 @@ def main():
                         op.opt.flag = pj.PJSUA_CALL_UNHOLD
                         live[0].reinvite(op)
                         emit("unhold")
+                    if args.consult and S.consult is None and since >= args.consult_at:
+                        S.consult_held = live[0]
+                        S.consult_held.setHold(pj.CallOpParam(True))
+                        S.consult = Call(acc, args)
+                        S.calls.append(S.consult)
+                        S.consult.makeCall(args.consult, pj.CallOpParam(True))
+                        emit("consult", to=args.consult)
+                    if S.consult_up is not None and not S.transferred \
+                            and time.monotonic() - S.consult_up >= args.consult_for:
+                        S.transferred = True
+                        S.consult_held.xferReplaces(S.consult, pj.CallOpParam(True))
+                        emit("transfer", replaces=True)
                     if args.transfer_to and not S.transferred and since >= args.transfer_at:
                         S.transferred = True
                         live[0].xfer(args.transfer_to, pj.CallOpParam(True))
@@ -315,7 +338,8 @@ def main():
                         S.media_at = None
                 del live
                 # With --call and --answer: the outgoing call, then --calls incoming ones.
-                expected = (1 if args.call else 0) + (args.calls if args.answer else 0)
+                expected = (1 if args.call else 0) + (args.calls if args.answer else 0) \
+                    + (1 if args.consult else 0)
                 if call_placed or not args.call:
                     if S.ended >= expected and S.refused >= args.refuse \
                             and not any(c.isActive() for c in S.calls):
@@ -323,7 +347,8 @@ def main():
             if args.call and S.confirmed < 1:
                 ok = False
                 S.errors.append(f"call not answered (last status {S.last_status})")
-            expected = (1 if args.call else 0) + (args.calls if args.answer else 0)
+            expected = (1 if args.call else 0) + (args.calls if args.answer else 0) \
+                + (1 if args.consult else 0)
             if args.answer and S.ended < expected:
                 ok = False
                 S.errors.append(f"only {S.ended} of {expected} calls ended")
@@ -333,7 +358,7 @@ def main():
             if S.plan_sent < len(plan):
                 ok = False
                 S.errors.append(f"only {S.plan_sent} of {len(plan)} --dtmf-plan steps sent")
-            if args.transfer_to and S.transfer_code is None:
+            if (args.transfer_to or args.consult) and S.transfer_code is None:
                 ok = False
                 S.errors.append("transfer sent but no final NOTIFY" if S.transferred else "transfer not sent")
             if args.dtmf and not S.dtmf_sent:
@@ -365,6 +390,8 @@ def main():
              unreg_code=S.unreg_code if unreg_sent else None, confirmed=S.confirmed,
              ended=S.ended, last_status=S.last_status, dtmf_rx=S.dtmf_rx,
              transfer_code=S.transfer_code, errors=S.errors)
+        S.consult = None
+        S.consult_held = None
         S.calls.clear()
         S.players.clear()
         S.recorders.clear()

@@ -495,6 +495,10 @@ impl Calls {
                         EndReason::RemoteHangup | EndReason::CallerCancelled => HungUpBy::Caller,
                         _ => c.ended_by,
                     };
+                    if let Service::Extension(_) = c.service {
+                        // The dialling agent rests again (if this call held it).
+                        self.end_direct(now, &c.caller, c.acd);
+                    }
                     match c.service {
                         Service::Callback { agent_leg } if !c.media_up => {
                             // The customer did not pick up: this attempt failed.
@@ -566,6 +570,18 @@ impl Calls {
                 self.run_router(now, ep);
             }
             Service::Extension(ext) => {
+                // The dialling agent is busy on this call too (unless it is
+                // on a call already, the one a consultation is about): no
+                // queue offers it a caller meanwhile.
+                let (agent, acd) = (c.caller.clone(), c.acd);
+                let dialling = AcdInput::DirectCall {
+                    agent: agent.clone(),
+                    call: acd,
+                };
+                if self.router.handle(now, dialling).is_ok() {
+                    let talking = AcdInput::DirectAnswered { agent, call: acd };
+                    let _ = self.router.handle(now, talking);
+                }
                 self.ring_extension(now, ep, call, &ext, Vec::new());
                 self.run_router(now, ep);
             }
